@@ -1,0 +1,181 @@
+"""The ``bench`` command line."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import BenchError
+
+
+def _codec_opts(items: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for it in items or []:
+        name, _, kv = it.partition(".")
+        key, eq, val = kv.partition("=")
+        if not (name and key and eq):
+            raise BenchError(f"--codec-opt {it!r}: expected CODEC.KEY=VALUE, e.g. x265.preset=slow")
+        out.setdefault(name, {})[key] = val
+    return out
+
+
+def _add_store(p):
+    p.add_argument("--store", type=Path, default=None,
+                   help="results store (default: $BENCH_STORE or reports/results.sqlite)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .sweep import DEFAULT_CODECS, DEFAULT_METRICS, DEFAULT_TARGETS
+
+    p = argparse.ArgumentParser(prog="bench", description="Compare video codecs at extremely low bitrates.")
+    p.add_argument("--version", action="version", version=f"bench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="sweep bpp targets over a suite for each codec, store every result",
+                       description="For each codec x sequence x target bpp, find the codec setting whose real "
+                                   "bitstream is closest to the target, decode it, measure it, store it. "
+                                   "Re-running the same command skips what is already stored.")
+    r.add_argument("--suite", default="demo", help="suite name, manifest .json or folder of videos (default: demo)")
+    r.add_argument("--sequences", help="comma-separated subset of the suite's sequences")
+    r.add_argument("--codecs", default=",".join(DEFAULT_CODECS), help=f"comma-separated (default: {','.join(DEFAULT_CODECS)})")
+    r.add_argument("--codec-opt", action="append", metavar="CODEC.KEY=VALUE", help="adapter option, repeatable")
+    r.add_argument("--bpp", default=",".join(f"{t:g}" for t in DEFAULT_TARGETS), help="target bits per pixel, comma-separated")
+    r.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help="comma-separated metric names")
+    r.add_argument("--frames", type=int, help="at most N frames per sequence (after --fps-step)")
+    r.add_argument("--fps-step", type=int, help="keep every K-th frame")
+    r.add_argument("--size", help="resize every sequence to WxH (e.g. 1280x704)")
+    r.add_argument("--resize", choices=["crop", "scale"], default="crop",
+                   help="crop: keep aspect ratio, cover and centre-crop (default); scale: stretch")
+    r.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: CPU count)")
+    r.add_argument("--backend", default="loky", choices=["loky", "threading", "sequential", "dask"],
+                   help="joblib backend (dask: a local Dask cluster, or --scheduler ADDRESS)")
+    r.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
+    r.add_argument("--timeout", type=float, default=1800.0, help="seconds per target: encodes, decode, metrics")
+    r.add_argument("--skip-failed", action="store_true", help="do not retry targets stored as failed")
+    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--device", help="torch device for metrics (default: cuda if available)")
+    _add_store(r)
+
+    rep = sub.add_parser("report", help="summarise stored results")
+    rep.add_argument("--suite", help="only this suite")
+    _add_store(rep)
+
+    f = sub.add_parser("fetch", help="download, verify and convert a suite's sequences")
+    f.add_argument("--suite", required=True)
+    f.add_argument("--from", dest="source", type=Path, help="use a local archive or folder instead of downloading")
+    f.add_argument("--no-progress", action="store_true")
+
+    ls = sub.add_parser("list", help="list codecs, suites or metrics")
+    ls.add_argument("what", choices=["codecs", "suites", "metrics"])
+
+    res = sub.add_parser("results", help="export stored results")
+    res.add_argument("--format", default="table", choices=["table", "csv", "parquet", "json"])
+    res.add_argument("--output", "-o", type=Path)
+    _add_store(res)
+    return p
+
+
+def cmd_run(a) -> int:
+    from .sequences import parse_size
+    from .store import Store  # noqa: F401
+    from .sweep import SweepConfig, parse_targets, sweep
+
+    cfg = SweepConfig(suite=a.suite, sequences=a.sequences.split(",") if a.sequences else None,
+                      codecs=[c for c in a.codecs.split(",") if c], codec_options=_codec_opts(a.codec_opt),
+                      targets=parse_targets(a.bpp), metrics=[m for m in a.metrics.split(",") if m],
+                      frames=a.frames, fps_step=a.fps_step, size=parse_size(a.size), resize=a.resize,
+                      jobs=max(1, a.jobs), backend=a.backend, scheduler=a.scheduler, timeout=a.timeout,
+                      store=a.store, retry_failed=not a.skip_failed, progress=not a.no_progress, device=a.device)
+    s = sweep(cfg, argv=sys.argv, log=lambda m: print(m, file=sys.stderr))
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing new"
+    print(f"run {s.run_id}: {counts}; {s.skipped} already stored; "
+          f"{s.encodes_per_target:.2f} encodes per target; {s.wall_s:.1f} s; store {s.store}")
+    from .report_table import text_report
+
+    print(text_report(s.store, None))
+    return 3 if s.statuses.get("failed") else 0
+
+
+def cmd_report(a) -> int:
+    from .paths import default_store
+    from .report_table import text_report
+
+    print(text_report(a.store or default_store(), a.suite))
+    return 0
+
+
+def cmd_fetch(a) -> int:
+    from .fetch import fetch_suite
+    from .suites import get_suite
+
+    fetch_suite(get_suite(a.suite), a.source, progress=not a.no_progress)
+    return 0
+
+
+def cmd_list(a) -> int:
+    if a.what == "codecs":
+        from .codecs import codec_class, codec_names
+
+        for n in codec_names():
+            c = codec_class(n)()
+            try:
+                c.check_available()
+                state = c.version()
+            except BenchError as exc:
+                state = f"UNAVAILABLE: {exc}"
+            k = c.knob
+            print(f"{n:10s} knob {k.name} {k.lo:g}..{k.hi:g} ({'higher' if k.more_bits < 0 else 'lower'} = fewer bits)"
+                  f"  {c.description}\n{'':10s} {state}")
+    elif a.what == "suites":
+        from .suites import builtin_names, get_suite
+
+        for n in builtin_names():
+            s = get_suite(n)
+            total = s.total_bytes()
+            size = f"{total / 1e9:.1f} GB raw" if total else "size known after fetch"
+            present = len(s.present())
+            print(f"{n:8s} {len(s.sequences):3d} sequences, {size}, {present} present  {s.title}")
+            for q in s.sequences:
+                nb = q.source.get("bytes")
+                print(f"         {q.name:16s} {q.width}x{q.height} {float(q.fps):g} fps "
+                      f"{q.num_frames if q.num_frames else '?'} frames"
+                      f"{f', {nb / 1e9:.2f} GB' if nb else ''}{'' if q.path.exists() else '  (not fetched)'}")
+    else:
+        from .metrics import metric_class, metric_names
+
+        for n in metric_names():
+            m = metric_class(n)
+            print(f"{n:10s} ({m.scope}) {m.description}")
+            for o in m.outputs:
+                print(f"    {o.name:14s} {o.direction} is better  unit: {o.unit or '-'}  {o.description}")
+    return 0
+
+
+def cmd_results(a) -> int:
+    from .paths import default_store
+    from .results import export
+
+    text = export(a.store or default_store(), a.format, a.output)
+    if text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run, "report": cmd_report, "fetch": cmd_fetch, "list": cmd_list,
+                "results": cmd_results}[a.command](a)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted (finished results are stored)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
