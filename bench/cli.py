@@ -134,7 +134,12 @@ def cmd_list(a) -> int:
         for n in builtin_names():
             s = get_suite(n)
             total = s.total_bytes()
-            size = f"{total / 1e9:.1f} GB raw" if total else "size known after fetch"
+            if total:
+                size = f"{total / 1e9:.1f} GB raw"
+            elif s.sequences and all(q.path.exists() for q in s.sequences):
+                size = f"{sum(q.path.stat().st_size for q in s.sequences) / 1e6:.1f} MB on disk"
+            else:
+                size = "size known after fetch"
             present = len(s.present())
             print(f"{n:8s} {len(s.sequences):3d} sequences, {size}, {present} present  {s.title}")
             for q in s.sequences:

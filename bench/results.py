@@ -19,7 +19,7 @@ def load_frame(store_path: str | Path, per_frame: bool = False):
     path = Path(store_path)
     if not path.exists():
         raise InputError(f"{path}: no results store here (run `bench run` first, or pass --store)")
-    with Store(path) as store:
+    with Store(path, readonly=True) as store:
         rows = store.results()
     flat = []
     for r in rows:

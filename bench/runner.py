@@ -185,14 +185,12 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
                 LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None))
         if backend == "sequential" or (n_jobs == 1 and backend == "loky"):
             results = (run_job(j) for j in jobs)
+            _collect(results, reports, bar)
         else:
-            par = joblib.Parallel(n_jobs=-1 if backend == "dask" else n_jobs, backend=backend,
-                                  return_as="generator_unordered")
-            results = par(joblib.delayed(run_job)(j) for j in jobs)
-        for rep in results:
-            reports.append(rep)
-            bar.update(len(rep.statuses))
-            bar.set_postfix_str(f"{rep.codec}/{rep.sequence}")
+            # joblib registers its Dask backend lazily, through parallel_config only
+            with joblib.parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else n_jobs):
+                par = joblib.Parallel(return_as="generator_unordered")
+                _collect(par(joblib.delayed(run_job)(j) for j in jobs), reports, bar)
     except Exception as exc:  # a worker died: record what is missing, then report
         _record_lost(jobs, f"worker lost: {type(exc).__name__}: {exc}")
         raise BenchError(f"the sweep stopped: {type(exc).__name__}: {exc} (finished results are stored)") from exc
@@ -201,6 +199,13 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
         if client is not None:
             client.close()
     return reports
+
+
+def _collect(results, reports: list, bar) -> None:
+    for rep in results:
+        reports.append(rep)
+        bar.update(len(rep.statuses))
+        bar.set_postfix_str(f"{rep.codec}/{rep.sequence}")
 
 
 def _record_lost(jobs: list[Job], error: str) -> None:

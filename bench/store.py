@@ -59,22 +59,49 @@ def _dumps(v: Any) -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    """The results store. ``readonly=True`` opens an existing store without ever writing to it
+    (reports and exports), so readers never contend with a running sweep."""
+
+    def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if readonly and not self.path.exists():
+            raise InputError(f"{self.path}: no results store here (run `bench run` first, or pass --store)")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size:
             with open(self.path, "rb") as f:
                 if f.read(16) != b"SQLite format 3\x00":
                     raise InputError(f"{self.path}: not a bench results store (not an SQLite file); "
                                      f"choose another --store")
+        last = None
+        for attempt in range(50):  # another process may be creating the same store right now
+            try:
+                self._open(readonly)
+                return
+            except sqlite3.OperationalError as exc:
+                last = exc
+                time.sleep(0.1 + 0.02 * attempt)
+            except sqlite3.DatabaseError as exc:
+                raise InputError(f"{self.path}: cannot open the results store ({exc})") from None
+        raise InputError(f"{self.path}: cannot open the results store ({last})")
+
+    def _open(self, readonly: bool) -> None:
+        if readonly:
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60,
+                                         isolation_level=None)
+            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
-            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=60000")
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(SCHEMA)
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path}: cannot open the results store ({exc})") from None
+        except sqlite3.Error:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         self._conn.close()

@@ -1,0 +1,129 @@
+"""The runner end to end on real codecs and real clips: storing, resuming, failures, Dask."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.store import Store
+from bench.sweep import SweepConfig, sweep
+
+pytestmark = pytest.mark.slow
+
+
+def small(tmp_path, **kw):
+    base = dict(suite="demo", sequences=["carphone"], codecs=["x264"], targets=[0.03, 0.06], frames=4,
+                fps_step=1, jobs=1, backend="sequential", progress=False, store=tmp_path / "r.sqlite",
+                metrics=["psnr"])
+    base.update(kw)
+    return SweepConfig(**base)
+
+
+def rows(path):
+    with Store(path, readonly=True) as s:
+        return s.results()
+
+
+def test_sweep_stores_full_rows_and_resume_skips(tmp_path):
+    cfg = small(tmp_path)
+    s1 = sweep(cfg, log=lambda m: None)
+    assert s1.skipped == 0 and sum(s1.statuses.values()) == 2
+    r = rows(cfg.store)
+    assert len(r) == 2
+    row = r[0]
+    assert row["bits"] == os.path.getsize(row["bitstream"]) * 8  # real file size
+    assert row["bpp"] == pytest.approx(row["bits"] / (176 * 144 * 4))
+    assert "libx264" in row["encode_cmd"] and row["config"]["codec"]["options"]["preset"] == "medium"
+    assert len(row["per_frame"]["psnr_y"]) == 4 and row["metrics"]["psnr_y"] > 10
+    assert row["status"] in ("ok", "unreachable") and row["encode_s"] > 0
+    s2 = sweep(cfg, log=lambda m: None)
+    assert s2.skipped == 2 and not s2.statuses
+    cfg3 = small(tmp_path, targets=[0.03, 0.06, 0.045])
+    s3 = sweep(cfg3, log=lambda m: None)
+    assert s3.skipped == 2 and sum(s3.statuses.values()) == 1
+    assert s3.encodes_per_target <= 2  # probes reused from the store
+
+
+def test_codec_crash_is_recorded_and_sweep_goes_on(tmp_path):
+    # a real ffmpeg failure: libx264 refuses an unknown preset
+    cfg = small(tmp_path, codecs=["x264", "x265"], codec_options={"x264": {"preset": "no-such-preset"}})
+    s = sweep(cfg, log=lambda m: None)
+    by = {(r["codec"], r["status"]) for r in rows(cfg.store)}
+    assert ("x264", "failed") in by and any(c == "x265" and st != "failed" for c, st in by)
+    failed = [r for r in rows(cfg.store) if r["status"] == "failed"]
+    assert "x264 encode failed" in failed[0]["error"] and failed[0]["log"]
+    assert s.statuses["failed"] == 2
+
+
+def test_timeout_becomes_failure(tmp_path):
+    cfg = small(tmp_path, codecs=["aom-av1"], codec_options={"aom-av1": {"preset": "0"}}, sequences=["bigbuckbunny"],
+                frames=15, timeout=0.5, targets=[0.01])
+    sweep(cfg, log=lambda m: None)
+    (r,) = rows(cfg.store)
+    assert r["status"] == "failed" and "timed out" in r["error"]
+
+
+def test_unavailable_codec_fails_one_line_and_rest_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_FFMPEG", str(tmp_path / "missing-ffmpeg"))
+    from bench import tools
+
+    tools.ffmpeg_exe.cache_clear()
+    tools.ffmpeg_encoders.cache_clear()
+    try:
+        with pytest.raises(Exception, match="missing-ffmpeg"):
+            sweep(small(tmp_path), log=lambda m: None)
+    finally:
+        monkeypatch.delenv("BENCH_FFMPEG")
+        tools.ffmpeg_exe.cache_clear()
+        tools.ffmpeg_encoders.cache_clear()
+
+
+def test_kill_9_loses_nothing_stored(tmp_path):
+    store = tmp_path / "k.sqlite"
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "bigbuckbunny,bikes",
+           "--codecs", "vvenc,x265", "--bpp", "0.01,0.02,0.04,0.08", "--frames", "8", "--fps-step", "1",
+           "--metrics", "psnr", "--jobs", "1", "--no-progress", "--store", str(store)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    n = 0
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists():
+            try:
+                with Store(store, readonly=True) as s:
+                    n = len(s.results())
+            except Exception:  # noqa: BLE001 - the file may be being created
+                n = 0
+            if n >= 2:
+                break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Store(store) as s:
+        assert s.integrity_ok()
+        kept = {r["key"]: r for r in s.results()}
+    assert len(kept) >= 2 and all(r["status"] for r in kept.values())
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode in (0, 3), done.stderr
+    assert f"{len(kept)} already stored" in done.stdout
+    with Store(store) as s:
+        after = {r["key"]: r for r in s.results()}
+        assert s.integrity_ok()
+    assert len(after) == 16
+    for k, r in kept.items():
+        assert after[k]["bits"] == r["bits"] and after[k]["created"] == r["created"]
+
+
+def test_dask_local_cluster_runs_the_same_jobs(tmp_path):
+    pytest.importorskip("distributed")
+    cfg = small(tmp_path, codecs=["x264", "x265"], backend="dask", jobs=2)
+    s = sweep(cfg, log=lambda m: None)
+    assert sum(s.statuses.values()) == 4 and "failed" not in s.statuses
+    assert {r["codec"] for r in rows(cfg.store)} == {"x264", "x265"}
+
+
+def test_loky_processes(tmp_path):
+    cfg = small(tmp_path, codecs=["x264", "x265"], backend="loky", jobs=2)
+    s = sweep(cfg, log=lambda m: None)
+    assert sum(s.statuses.values()) == 4 and "failed" not in s.statuses
