@@ -79,7 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(a) -> int:
     from .sequences import parse_size
-    from .store import Store  # noqa: F401
     from .sweep import SweepConfig, parse_targets, sweep
 
     cfg = SweepConfig(suite=a.suite, sequences=a.sequences.split(",") if a.sequences else None,

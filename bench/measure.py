@@ -5,11 +5,10 @@ import time
 from dataclasses import dataclass
 
 from .codecs.base import Decoded
-from .errors import InputError
+from .errors import CodecTimeout, InputError
 from .metrics import create_metric
 from .sequences import PreparedSequence
 from .tools import remaining
-from .errors import CodecTimeout
 from .video import open_video
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -221,6 +220,3 @@ def _record_lost(jobs: list[Job], error: str) -> None:
     finally:
         store.close()
 
-
-def is_finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -174,6 +174,3 @@ def sequence_from_file(path: str | Path, name: str | None = None, suite: str = "
     return Sequence(name or path.stem, path, r.format.width, r.format.height, Fraction(r.fps), nf,
                     r.format.bit_depth, suite)
 
-
-def with_path(seq: Sequence, path: Path) -> Sequence:
-    return replace(seq, path=path)

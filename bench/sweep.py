@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import environment
 from .codecs import create_codec
-from .errors import BenchError, CodecUnavailable, InputError
+from .errors import CodecUnavailable, InputError
 from .metrics import metric_class
 from .paths import data_dir, reports_dir
 from .runner import Job, failure_row, result_key, run_jobs
@@ -146,7 +146,3 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     return SweepSummary(run_id, planned, skipped, statuses, errors, sum(enc) / len(enc) if enc else 0.0,
                         time.perf_counter() - t0, sum(r.codec_s for r in reports), store_path)
 
-
-def raise_if_nothing_ran(summary: SweepSummary) -> None:
-    if summary.planned and not summary.statuses and not summary.skipped:
-        raise BenchError("nothing ran")

@@ -9,7 +9,6 @@ the file size counts no container overhead.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from ..errors import CodecUnavailable
 from ..sequences import PreparedSequence
