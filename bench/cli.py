@@ -147,11 +147,12 @@ def cmd_list(a) -> int:
                       f"{q.num_frames if q.num_frames else '?'} frames"
                       f"{f', {nb / 1e9:.2f} GB' if nb else ''}{'' if q.path.exists() else '  (not fetched)'}")
     else:
-        from .metrics import metric_class, metric_names
+        from .metrics import ALIASES, metric_class, metric_names
 
         for n in metric_names():
             m = metric_class(n)
-            print(f"{n:10s} ({m.scope}) {m.description}")
+            also = [a for a, t in ALIASES.items() if t == n]
+            print(f"{n:10s} (per {m.scope}) {m.description}{f'  [also: {chr(44).join(also)}]' if also else ''}")
             for o in m.outputs:
                 print(f"    {o.name:14s} {o.direction} is better  unit: {o.unit or '-'}  {o.description}")
     return 0

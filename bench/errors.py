@@ -28,3 +28,7 @@ class CodecTimeout(CodecFailed):
 
 class OfflineError(BenchError):
     """A download was needed but the network is unreachable."""
+
+
+class WeightsUnavailable(BenchError):
+    """A metric's network weights are neither cached nor shipped by an installed package."""

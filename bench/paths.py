@@ -4,6 +4,8 @@
   sequences converted to raw YUV at the options of a run.
 * ``codecs/`` (``BENCH_CODECS_DIR``): external codec builds and checkouts (VTM, ECM, DCVC, GLC) and
   ``codecs.toml``, the file that points bench at them.
+* ``~/.cache/bench/`` (``BENCH_CACHE_DIR``): network weights converted once for the metrics
+  (``weights/``), keyed by the hash of the file they came from.
 * ``reports/`` (``BENCH_REPORTS_DIR``): the results store ``results.sqlite``, kept bitstreams under
   ``bitstreams/``, benchmark figures under ``benchmarks/`` and generated HTML reports.
 Relative defaults are resolved against the current directory.
@@ -32,3 +34,7 @@ def reports_dir() -> Path:
 
 def default_store() -> Path:
     return Path(os.environ.get("BENCH_STORE") or reports_dir() / "results.sqlite")
+
+
+def cache_dir() -> Path:
+    return _dir("BENCH_CACHE_DIR", "~/.cache/bench")

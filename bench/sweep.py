@@ -9,7 +9,7 @@ from pathlib import Path
 from . import environment
 from .codecs import create_codec
 from .errors import CodecUnavailable, InputError
-from .metrics import metric_class
+from .metrics import canonical_names
 from .paths import data_dir, reports_dir
 from .runner import Job, failure_row, result_key, run_jobs
 from .sequences import SequenceOptions, prepare
@@ -76,8 +76,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     import time
 
     t0 = time.perf_counter()
-    for m in cfg.metrics:
-        metric_class(m)
+    cfg.metrics = canonical_names(cfg.metrics)  # unknown names fail here, before any work
     suite = get_suite(cfg.suite)
     seqs = suite.select(cfg.sequences)
     missing = [s for s in seqs if not s.path.exists()]

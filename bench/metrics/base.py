@@ -1,14 +1,51 @@
-"""What a metric is: named outputs with a direction and a unit, fed frame pairs one at a time."""
+"""What a metric is: named outputs with a direction and a unit, fed batches of frame pairs.
+
+:class:`FrameBatch` carries a few consecutive frame pairs and memoises what several metrics need
+(RGB tensors on the device, backbone features), so that e.g. LPIPS-VGG and DISTS run the shared
+part of VGG16 once per frame."""
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from ..video import Frame
+
+
+class FrameBatch:
+    """Consecutive frame pairs ``refs[i]``/``dists[i]`` (frame numbers ``start + i``) and a memo of
+    derived tensors shared by every metric of one measurement."""
+
+    def __init__(self, refs: list[Frame], dists: list[Frame], start: int = 0, device: str = "cpu"):
+        self.refs, self.dists, self.start, self.device = refs, dists, start, device
+        self._memo: dict[Any, Any] = {}
+
+    @classmethod
+    def from_rgb(cls, ref, dist, device: str = "cpu") -> "FrameBatch":
+        """A batch of RGB images (N, 3, H, W) in [0, 1], for image metrics on RGB data (tests)."""
+        b = cls([None] * len(ref), [None] * len(dist), 0, device)
+        b._memo[("rgb", "ref")], b._memo[("rgb", "dist")] = ref.to(device), dist.to(device)
+        return b
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def shared(self, key, compute: Callable[[], Any]):
+        """``compute()`` once per batch for ``key``; later callers get the same object."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def rgb(self, side: str):
+        """(N, 3, H, W) float32 BT.709 RGB in [0, 1] on the batch's device; ``side``: 'ref' or 'dist'."""
+        import torch
+
+        frames = self.refs if side == "ref" else self.dists
+        return self.shared(("rgb", side), lambda: torch.from_numpy(
+            np.stack([f.rgb() for f in frames])).permute(0, 3, 1, 2).contiguous().to(self.device))
 
 
 @dataclass(frozen=True)
@@ -32,27 +69,43 @@ class MetricResult:
 
 class Metric(ABC):
     """Base class. ``scope`` is 'frame' (a value per frame; the summary is the mean over frames, the
-    convention of the field's test scripts) or 'set' (one value over all frames, e.g. FID)."""
+    convention of the field's test scripts) or 'set' (one value over all frames, e.g. FID).
+    Subclasses implement :meth:`update` (one pair) or :meth:`update_batch` (a :class:`FrameBatch`);
+    :meth:`begin` gets the measurement's context first (the work folder for temporary files)."""
 
     name: ClassVar[str]
     outputs: ClassVar[tuple[Output, ...]]
     scope: ClassVar[str] = "frame"
     description: ClassVar[str] = ""
 
-    def __init__(self):
+    def __init__(self, device: str | None = None):
+        """``device``: torch device for metrics that run networks (ignored by the others)."""
         self.reset()
 
-    def weights(self) -> dict[str, str]:
-        """Weight files used and their SHA-256, stored with every result."""
-        return {}
+    def weights(self) -> list[dict]:
+        """The weight files used (file name, SHA-256, source), stored with every result."""
+        return []
 
     def reset(self) -> None:
         self._values: dict[str, list[float]] = {o.name: [] for o in self.outputs}
         self._notes: list[str] = []
 
-    @abstractmethod
+    def begin(self, workdir=None) -> None:
+        """Called once before the first frame; ``workdir`` is a private folder for temporary files."""
+
     def update(self, ref: Frame, dist: Frame) -> None:
         """Add one frame pair (same size and bit depth)."""
+        raise NotImplementedError
+
+    def update_batch(self, batch: FrameBatch) -> None:
+        """Add consecutive frame pairs; by default one :meth:`update` per pair."""
+        for r, d in zip(batch.refs, batch.dists):
+            self.update(r, d)
+
+    @classmethod
+    def declaration(cls) -> dict:
+        """What every stored row says about this metric's outputs."""
+        return {o.name: {"direction": o.direction, "unit": o.unit, "scope": cls.scope} for o in cls.outputs}
 
     def result(self) -> MetricResult:
         summary = {k: _nanmean(v) for k, v in self._values.items()}

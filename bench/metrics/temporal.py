@@ -1,0 +1,106 @@
+"""Temporal consistency: tLP and tOF (Chu, Xie, Mayer, Leal-Taixé and Thuerey, "Learning Temporal
+Coherence via Self-Supervision for GAN-based Video Generation" (TecoGAN), ACM ToG 2020, section 5).
+
+Both compare how the reconstruction changes from frame t-1 to t with how the ground truth changes,
+so a codec whose texture flickers or whose motion stalls scores badly even when every single
+frame looks plausible. Frame 0 has no value (NaN); the summary is the mean over frames 1..N-1.
+
+* **tLP** = 100 * |LPIPS(g[t-1], g[t]) - LPIPS(b[t-1], b[t])|, LPIPS v0.1 AlexNet, g ground
+  truth, b reconstruction (the x100 scale of the paper's tables). Shares AlexNet features with
+  the ``lpips`` metric.
+* **tOF** = mean over pixels of ||OF(g[t-1], g[t]) - OF(b[t-1], b[t])||_2, with OpenCV's Farneback
+  flow on 8-bit grey (``cv2.COLOR_RGB2GRAY``) using the paper's parameters (0.5, 3, 15, 3, 5, 1.2),
+  after TecoGAN's ``crop_8x8`` border crop of the flow fields. In pixels.
+
+Differences from the paper's script: it drops the first and last two frames of each clip and crops
+frames before LPIPS; here every frame pair is used and LPIPS sees the whole frame.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .base import FrameBatch, Metric, Output
+from .lpips import lpips_distance, linear_layers
+from .nets import features, lpips_features
+
+FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
+
+
+class TemporalLPIPS(Metric):
+    name = "tlp"
+    description = "tLP: temporal LPIPS difference x100 (TecoGAN, Chu et al. 2020)"
+    outputs = (Output("tlp", "lower", "LPIPSx100", "100 |LPIPS(g[t-1],g[t]) - LPIPS(b[t-1],b[t])|, AlexNet"),)
+
+    def __init__(self, device: str | None = None):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
+        self._prev = None  # last frame's features (ref, dist), kept across batches
+
+    def weights(self) -> list[dict]:
+        return [features("alexnet", self.device)[1].record(), linear_layers("alexnet", self.device)[1]]
+
+    def update_batch(self, batch: FrameBatch) -> None:
+        fr = lpips_features(batch, "ref", "alexnet")
+        fd = lpips_features(batch, "dist", "alexnet")
+        if self._prev is None:
+            prev_r = [f[:-1] for f in fr]
+            prev_d = [f[:-1] for f in fd]
+            cur_r, cur_d = [f[1:] for f in fr], [f[1:] for f in fd]
+            self._values["tlp"].append(math.nan)
+        else:
+            prev_r = [torch.cat([p, f[:-1]]) for p, f in zip(self._prev[0], fr)]
+            prev_d = [torch.cat([p, f[:-1]]) for p, f in zip(self._prev[1], fd)]
+            cur_r, cur_d = fr, fd
+        if len(cur_r[0]):
+            with torch.no_grad():
+                g = lpips_distance(prev_r, cur_r, "alexnet")
+                b = lpips_distance(prev_d, cur_d, "alexnet")
+            self._values["tlp"].extend((100 * (g - b).abs()).double().cpu().tolist())
+        self._prev = ([f[-1:] for f in fr], [f[-1:] for f in fd])
+
+
+def crop_8x8(a: np.ndarray) -> np.ndarray:
+    """TecoGAN's border crop: the largest centred multiple of 32 that leaves at least 8 px each side."""
+    h, w = a.shape[:2]
+    ch, cw = (h // 32) * 32, (w // 32) * 32
+    while ch > h - 16:
+        ch -= 32
+    while cw > w - 16:
+        cw -= 32
+    if ch <= 0 or cw <= 0:
+        return a
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return a[y:y + ch, x:x + cw]
+
+
+class TemporalOpticalFlow(Metric):
+    name = "tof"
+    description = "tOF: optical-flow difference (TecoGAN, Chu et al. 2020), Farneback"
+    outputs = (Output("tof", "lower", "px", "mean ||OF(g[t-1],g[t]) - OF(b[t-1],b[t])||, Farneback"),)
+
+    def __init__(self, device: str | None = None):
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
+        self._prev = None
+
+    def update(self, ref, dist) -> None:
+        import cv2
+
+        grey = [cv2.cvtColor(np.clip(np.rint(f.rgb() * 255), 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+                for f in (ref, dist)]
+        if self._prev is None:
+            self._values["tof"].append(math.nan)
+        else:
+            of_g = cv2.calcOpticalFlowFarneback(self._prev[0], grey[0], None, *FARNEBACK)
+            of_b = cv2.calcOpticalFlowFarneback(self._prev[1], grey[1], None, *FARNEBACK)
+            diff = crop_8x8(of_g) - crop_8x8(of_b)
+            self._values["tof"].append(float(np.sqrt((diff.astype(np.float64) ** 2).sum(-1)).mean()))
+        self._prev = grey
