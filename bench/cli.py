@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--format", default="table", choices=["table", "csv", "parquet", "json"])
     res.add_argument("--output", "-o", type=Path)
     _add_store(res)
+
+    imp = sub.add_parser("import", help="import published results (e.g. DCVC's anchor JSON) as an external codec")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--format", required=True, choices=["dcvc-json"])
+    imp.add_argument("--codec", help="codec name for the imported rows (default: the file's stem)")
+    _add_store(imp)
     return p
 
 
@@ -168,12 +174,22 @@ def cmd_results(a) -> int:
     return 0
 
 
+def cmd_import(a) -> int:
+    from .importers import import_dcvc_json
+    from .paths import default_store
+
+    codec = a.codec or a.file.stem
+    n = import_dcvc_json(a.file, codec, a.store or default_store())
+    print(f"imported {n} rate points of {codec!r} from {a.file} (bits_source = published)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     try:
         return {"run": cmd_run, "report": cmd_report, "fetch": cmd_fetch, "list": cmd_list,
-                "results": cmd_results}[a.command](a)
+                "results": cmd_results, "import": cmd_import}[a.command](a)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
