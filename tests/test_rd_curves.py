@@ -1,0 +1,42 @@
+"""RD curves: suite averages at matched targets, and PNG/SVG files from real stored results."""
+import math
+
+import pandas as pd
+import pytest
+
+from bench.rd_curves import curve_label, draw, suite_average
+
+
+def rows(codec, seq, pts, src="file", status="ok"):
+    return [{"codec": codec, "bits_source": src, "sequence": seq, "target_bpp": t, "status": status, "bpp": b,
+             "knob": k, "psnr_y": q} for k, (t, b, q) in enumerate(pts)]
+
+
+def test_suite_average_uses_targets_reached_on_every_sequence():
+    df = pd.DataFrame(rows("x265", "a", [(0.002, 0.0021, 30), (0.004, 0.0040, 32)])
+                      + rows("x265", "b", [(0.004, 0.0042, 34)]) + rows("x265", "b", [(0.002, 0.0030, 31)],
+                                                                          status="unreachable"))
+    avg = suite_average(df, "psnr_y")
+    assert len(avg) == 1  # 0.002 was reached on one sequence only
+    assert avg["bpp"].iloc[0] == pytest.approx(0.0041) and avg["value"].iloc[0] == pytest.approx(33)
+
+
+def test_published_curves_average_per_rate_point():
+    df = pd.DataFrame([{"codec": "VTM", "bits_source": "published", "sequence": s, "target_bpp": math.nan,
+                        "status": "ok", "bpp": b, "knob": qp, "psnr_y": q}
+                       for s, pts in (("a", [(37, 0.01, 30), (40, 0.005, 28)]), ("b", [(37, 0.03, 34)]))
+                       for qp, b, q in pts])
+    avg = suite_average(df, "psnr_y")
+    assert list(avg["bpp"]) == [pytest.approx(0.02)] and list(avg["value"]) == [pytest.approx(32)]
+    assert curve_label("VTM", "published") == "VTM [published bits]" and curve_label("x265", "file") == "x265"
+
+
+def test_draw_writes_png_and_svg(tmp_path):
+    df = pd.DataFrame(rows("x265", "a", [(0.002, 0.0021, 30), (0.004, 0.0040, 32)])
+                      + rows("<script>", "a", [(0.002, 0.0019, 29), (0.004, 0.0043, 33)]))
+    curves = df.rename(columns={"psnr_y": "value"})[["codec", "bits_source", "bpp", "value"]]
+    paths = draw(curves, "psnr_y", "demo / a", tmp_path / "rd" / "a_psnr_y")
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 5000
+    svg = paths[1].read_text()
+    assert "higher is better" in svg or "higher" in svg
