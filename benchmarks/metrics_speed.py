@@ -43,20 +43,21 @@ def pyiqa_models(device: str) -> dict:
 
     from bench.metrics.weights import backbone, dists_alpha_beta, lpips_linear
 
+    constructors = {"alexnet": torchvision.models.alexnet, "vgg16": torchvision.models.vgg16}
+
     def offline(name):
         def build(*a, **k):
-            m = getattr(torchvision.models, name)(weights=None)
+            m = constructors[name](weights=None)
             m.features.load_state_dict(backbone(name)[0])
             return m
         return build
 
-    for mod in (lpips_arch, dists_arch):
-        mod.models.alexnet, mod.models.vgg16 = offline("alexnet"), offline("vgg16")
+    torchvision.models.alexnet, torchvision.models.vgg16 = offline("alexnet"), offline("vgg16")
     out = {}
     for name, net in (("lpips", "alex"), ("lpips-vgg", "vgg")):
         m = lpips_arch.LPIPS(pretrained=False, net=net)
         missing = m.load_state_dict(lpips_linear(net)[0], strict=False)
-        assert not [k for k in missing.missing_keys if k.startswith("lin")]
+        assert not [k for k in missing.missing_keys if k[:3] == "lin" and k[3].isdigit()]  # lins.* alias lin0-4
         out[name] = m.eval().to(device)
     d = dists_arch.DISTS(pretrained=False)
     ab = dists_alpha_beta()[0]
@@ -95,6 +96,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--metrics", default=",".join(METRICS))
     ap.add_argument("--output", type=Path)
     a = ap.parse_args()
     os.environ["BENCH_METRIC_BATCH"] = str(a.batch)
@@ -107,21 +109,24 @@ def main() -> None:
         n = p.num_frames
         measure(p, dec, ["lpips", "lpips-vgg", "dists", "fid", "fvd"], device=a.device)  # warm-up: load weights
         ours, values = {}, {}
-        for name in METRICS:
+        names = a.metrics.split(",")
+        for name in names:
             sync(a.device)
             m = measure(p, dec, [name], device=a.device)
             ours[name] = {"seconds": m.seconds, "fps": n / m.seconds, "scope": metric_class(name).scope}
             values[name] = m.per_frame
-        together = measure(p, dec, METRICS, device=a.device)
-        pair = measure(p, dec, ["lpips-vgg", "dists"], device=a.device)
+        together = measure(p, dec, names, device=a.device)
+        pair = measure(p, dec, [k for k in ("lpips-vgg", "dists") if k in names], device=a.device)
         from bench.video import open_video
 
-        def rgb(path, **kw):
-            return torch.from_numpy(np.stack([f.rgb() for f in open_video(path, **kw).frames()])).permute(0, 3, 1, 2)
+        def rgb(frames):
+            return torch.from_numpy(np.stack([f.rgb() for f in frames])).permute(0, 3, 1, 2)
 
-        ref_rgb = rgb(p.yuv, width=p.width, height=p.height, bit_depth=p.bit_depth)
-        dist_rgb = rgb(dec.path, width=p.width, height=p.height, bit_depth=dec.format.bit_depth)
-        theirs = time_pyiqa(pyiqa_models(a.device), ref_rgb, dist_rgb, a.device)
+        ref_rgb = rgb(p.reader().frames())
+        dist_rgb = rgb(f.to_bit_depth(p.format.bit_depth) for f in open_video(
+            dec.path, width=p.width, height=p.height, bit_depth=dec.format.bit_depth).frames())
+        theirs = time_pyiqa({k: v for k, v in pyiqa_models(a.device).items() if k in names}, ref_rgb, dist_rgb,
+                            a.device)
     key = {"lpips": "lpips", "lpips-vgg": "lpips_vgg", "dists": "dists", "ms-ssim": "ms_ssim_rgb"}
     comparison = {}
     for name, t in theirs.items():
@@ -131,7 +136,7 @@ def main() -> None:
             "speedup": t["seconds"] / ours[name]["seconds"],
             "max_abs_difference": float(np.max(np.abs(np.asarray(ours_vals) - np.asarray(t["values"])))),
         }
-    sum_separate = ours["lpips-vgg"]["seconds"] + ours["dists"]["seconds"]
+    sum_separate = sum(ours[k]["seconds"] for k in ("lpips-vgg", "dists") if k in ours)
     result = {
         "device": a.device, "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
         "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
@@ -141,7 +146,8 @@ def main() -> None:
                                  "sum_of_separate_seconds": sum(v["seconds"] for v in ours.values())},
         "lpips_vgg_plus_dists": {"together_seconds": pair.seconds, "separate_seconds": sum_separate},
         "pyiqa_per_image_loop": comparison,
-        "command": f"python benchmarks/metrics_speed.py --frames {a.frames} --device {a.device} --batch {a.batch}",
+        "command": f"python benchmarks/metrics_speed.py --frames {a.frames} --device {a.device} --batch {a.batch}"
+                   f" --metrics {a.metrics}",
     }
     out = a.output or reports_dir() / "benchmarks" / f"metrics_speed_{a.device.split(':')[0]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

