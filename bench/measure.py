@@ -16,7 +16,7 @@ from pathlib import Path
 from .codecs.base import Decoded
 from .errors import CodecTimeout, InputError
 from .metrics import canonical_names, create_metric
-from .metrics.base import FrameBatch
+from .metrics.base import FrameBatch, torch_device
 from .sequences import PreparedSequence
 from .tools import remaining
 from .video import open_video
@@ -28,12 +28,6 @@ class Measurement:
     per_frame: dict[str, list[float]]
     info: dict
     seconds: float
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def batch_size() -> int:
@@ -48,7 +42,7 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
     """Every metric in ``metric_names`` over all frames of ``decoded`` against ``seq``. Decoded
     frames are requantised to the source's bit depth first. The frame counts must match."""
     t0 = time.perf_counter()
-    device = device or default_device()
+    device = torch_device(device)
     metrics = [create_metric(n, device=device) for n in canonical_names(metric_names)]
     ref = seq.reader()
     dist = open_video(decoded.path, width=decoded.format.width, height=decoded.format.height,
@@ -80,7 +74,8 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
             r = m.result()
             summary.update(r.summary)
             per_frame.update({k: v for k, v in r.per_frame.items() if v})
-            info[m.name] = {"outputs": m.declaration(), **r.info, **({"weights": m.weights()} if m.weights() else {})}
+            weights = m.weights()
+            info[m.name] = {"outputs": m.declaration(), **r.info, **({"weights": weights} if weights else {})}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Measurement(summary, per_frame, info, time.perf_counter() - t0)

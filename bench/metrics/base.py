@@ -15,6 +15,15 @@ import numpy as np
 from ..video import Frame
 
 
+def torch_device(device: str | None = None) -> str:
+    """``device``, or CUDA when torch sees a GPU, else the CPU (torch is imported only to decide)."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class FrameBatch:
     """Consecutive frame pairs ``refs[i]``/``dists[i]`` (frame numbers ``start + i``) and a memo of
     derived tensors shared by every metric of one measurement."""
@@ -79,7 +88,8 @@ class Metric(ABC):
     description: ClassVar[str] = ""
 
     def __init__(self, device: str | None = None):
-        """``device``: torch device for metrics that run networks (ignored by the others)."""
+        """``device``: torch device for metrics that run networks (default: CUDA if available)."""
+        self.device = torch_device(device)
         self.reset()
 
     def weights(self) -> list[dict]:

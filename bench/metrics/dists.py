@@ -53,10 +53,6 @@ class DISTS(Metric):
     description = "DISTS (Ding et al. 2020), official weights"
     outputs = (Output("dists", "lower", "", "DISTS on BT.709 RGB"),)
 
-    def __init__(self, device: str | None = None):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        super().__init__()
-
     def weights(self) -> list[dict]:
         return [features("vgg16", self.device)[1].record(), _model(self.device)[3]]
 

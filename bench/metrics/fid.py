@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .base import FrameBatch, Metric, Output
+from .base import FrameBatch, Metric, MetricResult, Output
 from .distribution import frechet_distance, kernel_distance
 from .weights import inception_fid
 
@@ -58,9 +58,8 @@ class FID(Metric):
                Output("kid", "lower", "", "kernel Inception distance, 256x256 patches"))
 
     def __init__(self, device: str | None = None, patch: int = PATCH):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.patch = patch
-        super().__init__()
+        super().__init__(device)
 
     def reset(self) -> None:
         super().reset()
@@ -77,9 +76,7 @@ class FID(Metric):
                 self._feats[side].append(helper.extract_feats(p[i:i + 32], data_range=(0, 1), resize_hw=(299, 299),
                                                               resample_mode="nv_bilinear_float", quant=True))
 
-    def result(self):
-        from .base import MetricResult
-
+    def result(self) -> MetricResult:
         a = np.concatenate(self._feats["ref"]) if self._feats["ref"] else np.zeros((0, 2048), np.float32)
         b = np.concatenate(self._feats["dist"]) if self._feats["dist"] else np.zeros((0, 2048), np.float32)
         if len(a) == 0:

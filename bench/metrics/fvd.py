@@ -37,9 +37,8 @@ class FVD(Metric):
     outputs = (Output("fvd", "lower", "", "Fréchet video distance (I3D logits, 16-frame clips, stride 8)"),)
 
     def __init__(self, device: str | None = None, clip: int = CLIP, stride: int = STRIDE):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.clip, self.stride = clip, stride
-        super().__init__()
+        super().__init__(device)
 
     def reset(self) -> None:
         super().reset()

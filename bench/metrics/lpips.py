@@ -41,10 +41,6 @@ def lpips_distance(fa: list[torch.Tensor], fb: list[torch.Tensor], net: str) -> 
 class LPIPS(Metric):
     net = "alexnet"
 
-    def __init__(self, device: str | None = None):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        super().__init__()
-
     def weights(self) -> list[dict]:
         return [features(self.net, self.device)[1].record(), linear_layers(self.net, self.device)[1]]
 

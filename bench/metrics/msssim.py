@@ -27,12 +27,6 @@ class MSSSIM(Metric):
         Output("ms_ssim_y", "higher", "", "MS-SSIM on luma"),
     )
 
-    def __init__(self, device: str | None = None):
-        import torch
-
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        super().__init__()
-
     def update(self, ref: Frame, dist: Frame) -> None:
         import piq
         import torch

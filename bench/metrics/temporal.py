@@ -34,10 +34,6 @@ class TemporalLPIPS(Metric):
     description = "tLP: temporal LPIPS difference x100 (TecoGAN, Chu et al. 2020)"
     outputs = (Output("tlp", "lower", "LPIPSx100", "100 |LPIPS(g[t-1],g[t]) - LPIPS(b[t-1],b[t])|, AlexNet"),)
 
-    def __init__(self, device: str | None = None):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        super().__init__()
-
     def reset(self) -> None:
         super().reset()
         self._prev = None  # last frame's features (ref, dist), kept across batches
@@ -83,9 +79,6 @@ class TemporalOpticalFlow(Metric):
     name = "tof"
     description = "tOF: optical-flow difference (TecoGAN, Chu et al. 2020), Farneback"
     outputs = (Output("tof", "lower", "px", "mean ||OF(g[t-1],g[t]) - OF(b[t-1],b[t])||, Farneback"),)
-
-    def __init__(self, device: str | None = None):
-        super().__init__()
 
     def reset(self) -> None:
         super().reset()

@@ -42,7 +42,7 @@ class VMAF(Metric):
     def __init__(self, device: str | None = None, threads: int = 0):
         self.threads = threads
         self._dir = None
-        super().__init__()
+        super().__init__(device)
 
     def weights(self) -> list[dict]:
         exe = Path(ffmpeg_exe())
