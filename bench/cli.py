@@ -58,8 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", help="torch device for metrics (default: cuda if available)")
     _add_store(r)
 
-    rep = sub.add_parser("report", help="summarise stored results")
+    rep = sub.add_parser("report", help="build the HTML report (RD curves, BD-rates, GIF tables) of stored results",
+                         description="Build a static HTML report from the results store: RD curves, BD-rate "
+                                     "tables against an anchor, GIF tables by bitrate range, one page per sequence. "
+                                     "Prints the per-sequence text tables and the path of index.html.")
     rep.add_argument("--suite", help="only this suite")
+    rep.add_argument("--output", "-o", type=Path, help="report folder (default: reports/html)")
+    rep.add_argument("--anchor", help="codec the BD-rates are against (default: VTM if present, else vvenc)")
+    rep.add_argument("--ranges", help="bitrate ranges of the GIF tables, e.g. 0.001-0.003,0.003-0.008 "
+                                      "(default: 0.001-0.003,0.003-0.008,0.008-0.02)")
+    rep.add_argument("--gif-width", type=int, default=320, help="width of each GIF in pixels (default 320)")
+    rep.add_argument("--gif-fps", type=float, help="GIF frame rate (default: the sequence's, at most 25)")
+    rep.add_argument("--gif-frames", type=int, help="at most N frames per GIF (default: all)")
+    rep.add_argument("--no-gifs", action="store_true", help="plots and tables only (no re-decoding)")
+    rep.add_argument("--text", action="store_true", help="print the text tables only; build no HTML")
+    rep.add_argument("--open", action="store_true", help="open index.html in a browser when done")
     _add_store(rep)
 
     f = sub.add_parser("fetch", help="download, verify and convert a suite's sequences")
@@ -104,10 +117,28 @@ def cmd_run(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .paths import default_store
+    from .gifs import GifSettings
+    from .paths import default_store, reports_dir
+    from .report_html import ReportOptions, build_report, parse_ranges
     from .report_table import text_report
 
-    print(text_report(a.store or default_store(), a.suite))
+    store = a.store or default_store()
+    print(text_report(store, a.suite))
+    if a.text:
+        return 0
+    if a.gif_width < 16 or a.gif_width % 2:
+        raise BenchError(f"--gif-width {a.gif_width}: must be an even number of pixels, at least 16")
+    if (a.gif_fps is not None and a.gif_fps <= 0) or (a.gif_frames is not None and a.gif_frames < 1):
+        raise BenchError("--gif-fps and --gif-frames must be positive")
+    opts = ReportOptions(output=a.output or reports_dir() / "html", suite=a.suite, anchor=a.anchor,
+                         ranges=parse_ranges(a.ranges), gif=GifSettings(a.gif_width, a.gif_fps, a.gif_frames),
+                         gifs=not a.no_gifs, log=lambda m: print(m, file=sys.stderr))
+    index = build_report(store, opts)
+    print(f"report: {index.resolve()}")
+    if a.open:
+        import webbrowser
+
+        webbrowser.open(index.resolve().as_uri())
     return 0
 
 

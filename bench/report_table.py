@@ -17,8 +17,9 @@ def text_report(store_path: str | Path, suite: str | None = None) -> str:
     outputs = [o for o in all_outputs() if o in df.columns]
     lines = []
     for (su, seq), g in df.sort_values(["codec", "target_bpp"]).groupby(["suite", "sequence"], sort=True):
-        lines.append(f"== {su}/{seq} ({int(g['width'].iloc[0])}x{int(g['height'].iloc[0])}, "
-                     f"{int(g['frames'].iloc[0])} frames)")
+        w, h, n = (g[c].dropna() for c in ("width", "height", "frames"))
+        size = f"{int(w.iloc[0])}x{int(h.iloc[0])}" if len(w) and len(h) else "size not published"
+        lines.append(f"== {su}/{seq} ({size}, {f'{int(n.iloc[0])} frames' if len(n) else 'frames not published'})")
         cols = ["codec", "target_bpp", "status", "knob", "bpp", "miss"] + outputs
         t = g[cols].copy()
         t["miss"] = (t["miss"] * 100).round(1).astype(str) + "%"

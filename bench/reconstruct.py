@@ -1,0 +1,114 @@
+"""Getting a stored result's frames back: the prepared source it was measured against, and its
+reconstruction, re-decoded from the kept bitstream by the same adapter.
+
+The report needs pixels (GIFs, side-by-side and zoomed views) but the store keeps only bitstreams
+(a few kB at these rates) and numbers, so the decoded frames are made again when a report is built.
+Each re-decode is checked against the stored measurement: PSNR-Y of the re-decoded frames must
+equal the stored ``psnr_y`` (to ``MATCH_DB``), else the view is marked as not what was measured
+(a different decoder build, a changed source file).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .codecs import create_codec
+from .codecs.base import Bitstream, Decoded
+from .errors import BenchError
+from .paths import data_dir
+from .sequences import PreparedSequence, SequenceOptions, parse_size, prepare
+
+MATCH_DB = 0.01
+
+
+class NotReconstructible(BenchError):
+    """Why a stored result cannot be shown as pixels (one line, shown in the report)."""
+
+
+@dataclass
+class Reconstruction:
+    decoded: Decoded
+    psnr_y: float | None  # of the re-decode against the source
+    stored_psnr_y: float | None
+
+    @property
+    def matches(self) -> bool | None:
+        if self.psnr_y is None or self.stored_psnr_y is None:
+            return None
+        if math.isinf(self.psnr_y) and math.isinf(self.stored_psnr_y):
+            return True
+        return abs(self.psnr_y - self.stored_psnr_y) <= MATCH_DB
+
+
+def prepared_source(desc: dict) -> PreparedSequence:
+    """The prepared sequence a result was measured against, from the row's ``config.sequence``:
+    the cached YUV with that key if it is still there, else prepared again from its suite."""
+    from .suites import get_suite
+
+    if not desc or "key" not in desc:
+        raise NotReconstructible("no sequence description stored with this result (imported?)")
+    o = desc.get("options") or {}
+    opts = SequenceOptions(frames=o.get("frames"), fps_step=int(o.get("fps_step") or 1),
+                           size=parse_size(o.get("size")), resize=o.get("resize") or "crop")
+    cached = sorted((data_dir() / "cache").glob(f"*_{desc['key']}.yuv"))
+    if cached:
+        from .sequences import Sequence
+        from .video import VideoFormat
+
+        fmt = VideoFormat(int(desc["width"]), int(desc["height"]), int(desc["bit_depth"]))
+        src = desc.get("source") or {}
+        seq = Sequence(desc["name"], Path(src.get("file", "")), int(src.get("width", fmt.width)),
+                       int(src.get("height", fmt.height)), Fraction(src.get("fps", desc["fps"])),
+                       src.get("frames"), int(src.get("bit_depth", fmt.bit_depth)), desc.get("suite", ""))
+        n = cached[0].stat().st_size // fmt.frame_bytes
+        return PreparedSequence(desc["name"], desc.get("suite", ""), cached[0], fmt, Fraction(desc["fps"]), n,
+                                opts, seq, desc["key"])
+    try:
+        seq = get_suite(desc.get("suite", "")).select([desc["name"]])[0]
+        prepared = prepare(seq, opts, data_dir() / "cache")
+    except BenchError as exc:
+        raise NotReconstructible(f"source not available: {exc}") from None
+    if prepared.key != desc["key"]:
+        raise NotReconstructible(f"the source of {desc['name']} has changed since it was measured")
+    return prepared
+
+
+def bitstream_file(stored: str | None, store_path: Path) -> Path:
+    """The kept bitstream: the stored path, else a file of that name in the store's ``bitstreams/``."""
+    if not stored:
+        raise NotReconstructible("no bitstream kept for this result")
+    p = Path(stored)
+    for cand in (p, Path(store_path).parent / "bitstreams" / p.name):
+        if cand.is_file():
+            return cand
+    raise NotReconstructible(f"bitstream {p.name} is missing (looked beside the store too)")
+
+
+def redecode(row: dict, source: PreparedSequence, store_path: Path, workdir: Path) -> Reconstruction:
+    """Decode ``row``'s kept bitstream with the adapter and options it was made with, and check it
+    against the stored PSNR-Y."""
+    from .measure import measure
+
+    cfg = (row.get("config") or {}).get("codec") or {}
+    try:
+        codec = create_codec(row["codec"], **(cfg.get("options") or {}))
+        codec.check_available()
+    except BenchError as exc:
+        raise NotReconstructible(f"cannot decode here: {exc}") from None
+    path = bitstream_file(row.get("bitstream"), store_path)
+    bs = Bitstream([path], float(row["knob"]), list(row.get("encode_cmd") or []), 0.0,
+                   meta=(row.get("config") or {}).get("bitstream_meta") or {})
+    try:
+        dec = codec.decode(bs, source, workdir)
+    except BenchError as exc:
+        raise NotReconstructible(f"decoding failed: {exc}") from None
+    stored = (row.get("metrics") or {}).get("psnr_y", row.get("psnr_y"))  # a store row, or a flat table row
+    psnr = None
+    if stored is not None:
+        try:
+            psnr = measure(source, dec, ["psnr"], device="cpu").summary.get("psnr_y")
+        except BenchError as exc:
+            raise NotReconstructible(f"re-decoded frames do not fit the source: {exc}") from None
+    return Reconstruction(dec, psnr, stored)
