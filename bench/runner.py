@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .codecs import Codec
+from .codecs.base import config_key_of
 from .errors import BenchError, CodecFailed
 from .measure import measure
 from .sequences import PreparedSequence
@@ -66,7 +67,7 @@ class JobReport:
 def base_row(job: Job, target: float, key: str) -> dict:
     seq = job.seq
     return {"key": key, "run_id": job.run_id, "codec": job.codec.name, "codec_version": job.codec_config["version"],
-            "codec_key": job.codec.config_key(), "suite": seq.suite, "sequence": seq.name, "sequence_key": seq.key,
+            "codec_key": config_key_of(job.codec_config), "suite": seq.suite, "sequence": seq.name, "sequence_key": seq.key,
             "width": seq.width, "height": seq.height, "frames": seq.num_frames, "fps": float(seq.fps),
             "target_bpp": target, "knob_name": job.codec.knob.name, "bits_source": job.codec.bits_source,
             "config": {"codec": job.codec_config, "sequence": seq.describe(), "target_bpp": target,

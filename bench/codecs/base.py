@@ -71,6 +71,11 @@ class Decoded:
     decode_s: float
 
 
+def config_key_of(config: dict) -> str:
+    """The short hash that names a codec configuration (probe cache, result rows)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class Codec(ABC):
     """Base class of codec adapters. Subclasses set ``name``, ``knob``, ``option_defaults`` and
     implement ``version``, ``check_available``, ``encode`` and ``decode``."""
@@ -115,7 +120,7 @@ class Codec(ABC):
                 "knob": self.knob.name}
 
     def config_key(self) -> str:
-        return hashlib.sha256(json.dumps(self.config(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return config_key_of(self.config())
 
     # --- what it does ------------------------------------------------------------------------
     @abstractmethod
