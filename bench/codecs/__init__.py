@@ -32,6 +32,7 @@ def create_codec(name: str, **options) -> Codec:
 def _load_builtins() -> None:
     from . import ffmpeg_codecs  # noqa: F401  (registers x264, x265, vvenc, svt-av1, aom-av1)
     from . import reference  # noqa: F401  (registers vtm, ecm)
+    from . import dcvc  # noqa: F401  (registers dcvc-fm)
 
 
 __all__ = ["Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec", "register"]
