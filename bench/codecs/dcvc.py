@@ -9,7 +9,8 @@ variant's folder, e.g. ``DCVC-family/DCVC-FM``, or the repository root), whose e
     model_i = "/opt/DCVC/DCVC-family/DCVC-FM/checkpoints/cvpr2024_image.pth.tar"   # default: checkout/checkpoints/…
     model_p = "/opt/DCVC/DCVC-family/DCVC-FM/checkpoints/cvpr2024_video.pth.tar"
 
-(or ``BENCH_DCVC_FM_CHECKOUT``, ``BENCH_DCVC_FM_MODEL_I``, ``BENCH_DCVC_FM_MODEL_P``).
+(or ``BENCH_DCVC_FM_CHECKOUT``, ``BENCH_DCVC_FM_MODEL_I``, ``BENCH_DCVC_FM_MODEL_P``). Without a setting,
+``codecs/dcvc-fm`` and a repository clone in ``codecs/dcvc`` are looked at.
 
 Each encode and decode runs :mod:`bench.codecs.dcvc_driver` in its own process, which drives the
 checkout's own model classes and stream writer as the authors' ``test_video.py --write_stream 1``
@@ -50,8 +51,10 @@ class DCVC(Codec):
 
     # --- where ---------------------------------------------------------------------------------
     def checkout(self) -> Path:
-        root = codec_setting(self.name, "checkout") or codecs_dir() / self.name
-        for cand in (root, root / self.variant_folder):
+        setting = codec_setting(self.name, "checkout")
+        roots = [setting] if setting else [codecs_dir() / self.name, codecs_dir() / "dcvc"]
+        root = roots[0]
+        for cand in (c for r in roots for c in (r, r / self.variant_folder)):
             if (cand / "src" / "models" / "video_model.py").is_file():
                 return cand
         raise CodecUnavailable(f"codec {self.name}: no DCVC checkout at {root} (clone github.com/microsoft/DCVC, "
