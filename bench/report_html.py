@@ -35,7 +35,7 @@ from typing import Callable
 import pandas as pd
 
 from . import __version__
-from .bd_tables import MEASURED, choose_anchor, curve, sequence_table, suite_table
+from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from .errors import BenchError, InputError
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
