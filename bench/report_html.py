@@ -158,9 +158,12 @@ class ReportBuilder:
                "runs": self._runs(runs, df), "codecs": self._codecs(df), "metrics": self._metrics(df),
                "ranges": [range_label(r) for r in self.opts.ranges], "gif": self.opts.gif,
                "generated": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-               "store": str(self.store_path.resolve()), "version": __version__, "stats": self.stats}
+               "store": str(self.store_path.resolve()), "version": __version__}
         index = self.out / "index.html"
         self._render("index.html.j2", index, ctx)
+        st = self.stats
+        self.opts.log(f"report: {st['gifs_made']} GIFs made, {st['gifs_reused']} reused, "
+                      f"{st['not_shown']} reconstructions could not be shown")
         return index
 
     # --- one suite ----------------------------------------------------------------------------
