@@ -39,7 +39,7 @@ from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from .errors import BenchError, InputError
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
-from .metrics import all_outputs
+from .metrics import all_outputs, metric_class, metric_names
 from .rd_curves import draw, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
 from .results import load_frame
@@ -135,6 +135,7 @@ class ReportBuilder:
         self.tag = opts.gif.tag()
         self._sources: dict[str, object] = {}
         self.meta = all_outputs()
+        self.scopes = {o.name: metric_class(n).scope for n in metric_names() for o in metric_class(n).outputs}
         self.stats = {"gifs_made": 0, "gifs_reused": 0, "not_shown": 0}
 
     # --- entry point --------------------------------------------------------------------------
@@ -336,10 +337,7 @@ class ReportBuilder:
         return plots
 
     def _scope(self, output: str) -> str:
-        from .metrics import metric_class, metric_names
-
-        scopes = {o.name: metric_class(n).scope for n in metric_names() for o in metric_class(n).outputs}
-        return scopes.get(output, "frame")
+        return self.scopes.get(output, "frame")
 
     # --- tables -------------------------------------------------------------------------------
     def _bd_rows(self, table: dict, outputs: list[str], suite: bool = False) -> dict:

@@ -22,7 +22,6 @@ stored with each result (``config.bitstream_meta.encoder_log``) with the encode 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from ..codec_config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable, InputError
+from ..metrics.weights import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from ..video import VideoFormat
@@ -73,7 +73,7 @@ def _printed_version(binary: str, mtime_ns: int) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CodecUnavailable(f"{binary}: cannot run it ({exc})") from None
     m = _VERSION.search(res.stdout + res.stderr)
-    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()[:12]
+    digest = sha256_of(Path(binary))[:12]
     return f"{m['name']} {m['v']} (binary {digest})" if m else f"unknown version (binary {digest})"
 
 
@@ -135,7 +135,7 @@ class ReferenceEncoder(Codec):
     def config(self) -> dict:
         d = super().config()
         cfg = self.config_file()
-        d["config_file"] = {"name": cfg.name, "sha256": hashlib.sha256(cfg.read_bytes()).hexdigest()[:16]}
+        d["config_file"] = {"name": cfg.name, "sha256": sha256_of(cfg)[:16]}
         return d
 
     def capabilities(self) -> dict:
