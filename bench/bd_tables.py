@@ -36,9 +36,11 @@ def choose_anchor(codecs: list[str], requested: str | None = None) -> tuple[str 
         return vtm[0], "VTM is in the results (the default anchor)"
     if "vvenc" in codecs:
         return "vvenc", "no VTM results, so VVenC (the default anchor's stand-in)"
-    if codecs:
-        first = sorted(codecs)[0]
-        return first, "neither VTM nor VVenC is in the results: the first codec by name"
+    counted = [c for c in codecs if not c.endswith(" bits]")]  # not "[estimated bits]" / "[published bits]"
+    if counted or codecs:
+        first = sorted(counted or codecs)[0]
+        return first, ("neither VTM nor VVenC is in the results: the first codec by name"
+                       + (" whose bits were counted from files" if counted != list(codecs) and counted else ""))
     return None, "no codecs"
 
 

@@ -93,7 +93,7 @@ def redecode(row: dict, source: PreparedSequence, store_path: Path, workdir: Pat
 
     cfg = (row.get("config") or {}).get("codec") or {}
     try:
-        codec = create_codec(row["codec"], **(cfg.get("options") or {}))
+        codec = create_codec(cfg.get("codec") or row["codec"], **(cfg.get("options") or {}))
         codec.check_available()
     except BenchError as exc:
         raise NotReconstructible(f"cannot decode here: {exc}") from None

@@ -40,7 +40,7 @@ from .errors import BenchError, InputError
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
 from .metrics import all_outputs, metric_class, metric_names
-from .rd_curves import draw, suite_average
+from .rd_curves import draw, name_estimated, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
 from .results import load_frame
 from .store import Store
@@ -140,7 +140,7 @@ class ReportBuilder:
 
     # --- entry point --------------------------------------------------------------------------
     def build(self) -> Path:
-        df = load_frame(self.store_path, per_frame=True)
+        df = name_estimated(load_frame(self.store_path, per_frame=True))
         with Store(self.store_path, readonly=True) as st:
             runs = st.runs()
         if self.opts.suite and len(df):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .metrics import all_outputs
+from .rd_curves import name_estimated
 from .results import load_frame
 
 
 def text_report(store_path: str | Path, suite: str | None = None) -> str:
-    df = load_frame(store_path)
+    df = name_estimated(load_frame(store_path))
     if suite and len(df):
         df = df[df["suite"] == suite]
     if not len(df):

@@ -49,7 +49,7 @@ def test_list_metrics_and_codecs():
             blocks[name] += "\n" + line
     for name in ("x264", "x265", "vvenc", "svt-av1", "aom-av1"):  # the ffmpeg wheel's codecs are always there
         assert "UNAVAILABLE" not in blocks[name]
-    for name in ("vtm", "ecm", "dcvc-fm"):  # external codecs are listed, with how to point bench at them
+    for name in ("vtm", "ecm", "dcvc-fm", "dcvc-dc", "dcvc-rt", "glc"):  # external codecs are listed, with how to point bench at them
         assert name in blocks
 
 

@@ -32,7 +32,8 @@ def create_codec(name: str, **options) -> Codec:
 def _load_builtins() -> None:
     from . import ffmpeg_codecs  # noqa: F401  (registers x264, x265, vvenc, svt-av1, aom-av1)
     from . import reference  # noqa: F401  (registers vtm, ecm)
-    from . import dcvc  # noqa: F401  (registers dcvc-fm)
+    from . import dcvc  # noqa: F401  (registers dcvc-fm, dcvc-dc, dcvc-rt)
+    from . import glc  # noqa: F401  (registers glc)
 
 
 __all__ = ["Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec", "register"]

@@ -54,9 +54,12 @@ class Bitstream:
     log: str = ""
     meta: dict = field(default_factory=dict)
     bits_source: str = "file"
+    estimated_bits: int | None = None  # only with bits_source "estimated"
 
     @property
     def bits(self) -> int:
+        if self.bits_source == "estimated":
+            return int(self.estimated_bits)
         return sum(p.stat().st_size for p in self.files) * 8
 
 

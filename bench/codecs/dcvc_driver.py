@@ -1,103 +1,118 @@
 """Runs a DCVC model from a user's checkout, in its own process (``python -m bench.codecs.dcvc_driver``).
 
-It imports the checkout's own modules (``src.models``, ``src.utils.stream_helper``,
-``src.transforms.functional``) and drives them the way the authors' ``test_video.py`` does with
-``--write_stream 1``: the intra model (``DMCI``) for the first frame (and every ``intra_period``-th),
-the inter model (``DMC``) for the others with its decoded-picture buffer, the feature-adaptation
-index cycling over a rate GOP of 8 and resetting every ``reset_interval`` frames, parameter sets
-and frames written by their stream helpers. ``decode`` reads that file alone and writes the frames.
+It imports the checkout's own modules (``src.models``, ``src.utils.stream_helper``, its colour
+helpers) and drives them the way the variant's ``test_video.py`` does with stream writing on:
 
-Frames are exchanged as raw YUV 4:2:0 (8 or 10 bit) and given to the models as YCbCr 4:4:4 in
-[0, 1] (chroma upsampled by the checkout's ``ycbcr420_to_444``), padded to a multiple of 16 with
-replication and cropped back, as in the authors' script.
+* ``fm`` (DCVC-FM): intra model ``DMCI`` then ``DMC`` with its decoded-picture buffer, the
+  feature-adaptation index cycling over a rate GOP of 8 and resetting every ``reset_interval``
+  frames; parameter sets and frames written by ``write_sps``/the models' stream writers, one file.
+* ``dc`` (DCVC-DC): ``IntraNoAR`` then ``DMC`` with ``frame_idx % 4``, the fine 64-step q scales
+  (``q_in_ckpt`` off); each frame is what the authors' ``encode_i``/``encode_p`` write to a per-frame
+  file, and the bitstream is those files back to back (each carries its own length), so its size is
+  the sum the authors count.
+* ``rt`` (DCVC-RT, CUDA): ``DMCI``/``DMC`` in fp16 with ``force_zero_thres`` 0.12, ``shift_qp`` per
+  rate-GOP position, ``prepare_feature_adaptor_i`` every ``reset_interval`` frames, and the
+  ``write_sps``/``write_ip`` stream.
 
-Prints one JSON line with timings (encode) or the frame count (decode); any error becomes one line
-on stderr and exit status 2.
+Frames go in and out as raw YUV 4:2:0 (8 or 10 bit) and are given to the models as YCbCr 4:4:4 in
+[0, 1] (chroma upsampled by the checkout's helpers), padded to a multiple of 16 by replication and
+cropped back, as in the authors' scripts. ``decode`` reads the bitstream file alone.
 """
 from __future__ import annotations
 
-import argparse
-import json
+import struct
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from . import driver_io
+from ..video.yuv import write_yuv
 
 INDEX_MAP = (0, 1, 0, 2, 0, 2, 0, 2)  # feature-adaptation index per position in a rate GOP of 8
 
 
-def _load(a):
+def _is_intra(idx: int, intra_period: int) -> bool:
+    return idx == 0 or (intra_period > 0 and idx % intra_period == 0)
+
+
+def _nets(a, i_cls, p_cls, **kwargs):
     import torch
 
-    sys.path.insert(0, str(a.checkout))
-    from src.models.image_model import DMCI  # noqa: E402  (the checkout's own classes)
-    from src.models.video_model import DMC
-    from src.utils.stream_helper import get_state_dict
-
-    if not str(a.device).startswith("cuda"):
-        # DMC.encode/decompress time themselves with torch.cuda.synchronize(), which fails on a machine
-        # without CUDA; on CPU there is nothing to synchronise
-        torch.cuda.synchronize = lambda *args, **kwargs: None
-    torch.manual_seed(0)
-    torch.set_num_threads(a.threads)
-    torch.use_deterministic_algorithms(True)
+    get_state_dict = _checkout_module("src.utils.stream_helper", "src.utils.common").get_state_dict
     nets = []
-    for cls, path in ((DMCI, a.model_i), (DMC, a.model_p)):
-        net = cls(ec_thread=False, stream_part=1, inplace=True)
-        try:
-            net.load_state_dict(get_state_dict(path))
-        except (RuntimeError, KeyError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise SystemExit(f"dcvc: checkpoint {path} does not fit {cls.__name__}: {first[:300]}") from None
+    for cls, path in ((i_cls, a.model_i), (p_cls, a.model_p)):
+        net = driver_io.load_weights(cls(**kwargs), get_state_dict(str(path)), path)
         net = net.to(a.device).eval()
-        net.update(force=True)
-        if a.precision == "fp16":
-            net.half()
         nets.append(net)
+    torch.use_deterministic_algorithms(True)
     return nets
 
 
-def _read_frames(path: Path, w: int, h: int, depth: int, n: int):
-    dtype = np.uint8 if depth == 8 else np.uint16
-    peak = float((1 << depth) - 1)
-    ysz, csz = w * h, (w // 2) * (h // 2)
-    data = np.fromfile(path, dtype=dtype)
-    per = ysz + 2 * csz
-    if data.size < per * n:
-        raise SystemExit(f"dcvc: {path}: {data.size // per} frames, expected {n}")
-    for i in range(n):
-        f = data[i * per:(i + 1) * per].astype(np.float32) / peak
-        yield f[:ysz].reshape(1, h, w), f[ysz:].reshape(2, h // 2, w // 2)
+def _updated_nets(a, i_cls, p_cls):
+    """FM and DC: single-threaded entropy coder, one stream part, entropy tables built (``update``)."""
+    nets = _nets(a, i_cls, p_cls, ec_thread=False, stream_part=1, inplace=True)
+    for net in nets:
+        net.update(force=True)
+        if a.precision == "fp16":
+            net.half()
+    return nets
 
 
-def encode(a) -> dict:
+def _checkout_module(*names):
+    import importlib
+
+    for n in names:
+        try:
+            mod = importlib.import_module(n)
+        except ImportError:
+            continue
+        if hasattr(mod, "get_state_dict"):
+            return mod
+    raise SystemExit(f"no get_state_dict in {' or '.join(names)} of the checkout")
+
+
+def _input_tensor(a, y, uv, to444):
+    import torch
+
+    x = torch.from_numpy(to444(y, uv)).unsqueeze(0).to(a.device)
+    return x.half() if a.precision == "fp16" else x
+
+
+def _output_frame(a, rec, to420):
+    y, uv = to420(rec.squeeze(0).float().cpu().numpy())
+    return driver_io.yuv_frame(y, uv, a.bit_depth)
+
+
+# --- DCVC-FM -------------------------------------------------------------------------------------
+def _fm_nets(a):
+    from src.models.image_model import DMCI
+    from src.models.video_model import DMC
+
+    return _updated_nets(a, DMCI, DMC)
+
+
+def fm_encode(a) -> dict:
     import torch
     import torch.nn.functional as F
-
-    i_net, p_net = _load(a)
     from src.transforms.functional import ycbcr420_to_444
     from src.utils.stream_helper import SPSHelper, get_padding_size, write_sps
 
-    w, h = a.width, a.height
-    pl, pr, pt, pb = get_padding_size(h, w, 16)
-    helper = SPSHelper()
+    i_net, p_net = _fm_nets(a)
+    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
+    helper, dpb = SPSHelper(), None
     t0 = time.perf_counter()
-    dpb = None
     with open(a.bitstream, "wb") as out, torch.no_grad():
-        for idx, (y, uv) in enumerate(_read_frames(a.input, w, h, a.bit_depth, a.frames)):
-            x = torch.from_numpy(ycbcr420_to_444(y, uv)).unsqueeze(0).to(a.device)
-            if a.precision == "fp16":
-                x = x.half()
-            x = F.pad(x, (pl, pr, pt, pb), mode="replicate")
-            intra = idx == 0 or (a.intra_period > 0 and idx % a.intra_period == 0)
+        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+            x = F.pad(_input_tensor(a, y, uv, ycbcr420_to_444), (pl, pr, pt, pb), mode="replicate")
+            intra = _is_intra(idx, a.intra_period)
             fa_idx = 0
             if not intra:
                 fa_idx = INDEX_MAP[idx % 8]
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     dpb["ref_feature"] = None
                     fa_idx = 3
-            sps = {"sps_id": -1, "height": h, "width": w, "qp": a.q_index, "fa_idx": fa_idx}
+            sps = {"sps_id": -1, "height": a.height, "width": a.width, "qp": a.q_index, "fa_idx": fa_idx}
             sps_id, new = helper.get_sps_id(sps)
             sps["sps_id"] = sps_id
             if new:
@@ -111,31 +126,25 @@ def encode(a) -> dict:
     return {"encode_s": time.perf_counter() - t0}
 
 
-def decode(a) -> dict:
+def fm_frames(a):
     import torch
     import torch.nn.functional as F
-
-    i_net, p_net = _load(a)
     from src.transforms.functional import ycbcr444_to_420
     from src.utils.stream_helper import (NalType, SPSHelper, get_padding_size, read_header, read_ip_remaining,
                                          read_sps_remaining)
 
+    i_net, p_net = _fm_nets(a)
     helper = SPSHelper()
-    peak = float((1 << a.bit_depth) - 1)
-    dtype = np.uint8 if a.bit_depth == 8 else np.uint16
-    done, pending, dpb = 0, [], None
-    t0 = time.perf_counter()
-    with open(a.bitstream, "rb") as f, open(a.output, "wb") as out, torch.no_grad():
+    done, pending, dpb, kind, stream = 0, [], None, None, None
+    with open(a.bitstream, "rb") as f, torch.no_grad():
         while done < a.frames:
             if not pending:
                 header = read_header(f)
                 if header["nal_type"] == NalType.NAL_SPS:
                     helper.add_sps_by_id(read_sps_remaining(f, header["sps_id"]))
                     continue
-                ids = header["sps_ids"] if header["nal_type"] == NalType.NAL_Ps else [header["sps_id"]]
-                pending = list(ids)
-                stream = read_ip_remaining(f)
-                kind = header["nal_type"]
+                pending = list(header["sps_ids"] if header["nal_type"] == NalType.NAL_Ps else [header["sps_id"]])
+                stream, kind = read_ip_remaining(f), header["nal_type"]
             else:
                 stream = None
             sps = helper.get_sps_by_id(pending.pop(0))
@@ -149,43 +158,204 @@ def decode(a) -> dict:
                 dpb = p_net.decompress(stream, dpb, sps)["dpb"]
                 rec = dpb["ref_frame"]
             pl, pr, pt, pb = get_padding_size(sps["height"], sps["width"], 16)
-            rec = F.pad(rec.clamp(0, 1), (-pl, -pr, -pt, -pb)).squeeze(0).float().cpu().numpy()
-            y, uv = ycbcr444_to_420(rec)
-            for plane in (y, uv):
-                out.write(np.clip(np.round(plane * peak), 0, peak).astype(dtype).tobytes())
+            yield _output_frame(a, F.pad(rec.clamp(0, 1), (-pl, -pr, -pt, -pb)), ycbcr444_to_420)
             done += 1
-    return {"frames": done, "decode_s": time.perf_counter() - t0}
+
+
+# --- DCVC-DC -------------------------------------------------------------------------------------
+I_HEADER, P_HEADER = 13, 6  # bytes before the stream in encode_i / encode_p files; the length is the last 4
+
+
+def _dc_nets(a):
+    from src.models.image_model import IntraNoAR
+    from src.models.video_model import DMC
+
+    return _updated_nets(a, IntraNoAR, DMC)
+
+
+def dc_encode(a) -> dict:
+    import torch
+    import torch.nn.functional as F
+    from src.transforms.functional import ycbcr420_to_444
+    from src.utils.stream_helper import encode_i, encode_p, get_padding_size
+
+    i_net, p_net = _dc_nets(a)
+    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
+    t0, dpb = time.perf_counter(), None
+    with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "wb") as out, torch.no_grad():
+        part = Path(tmp) / "frame.bin"
+        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+            x = F.pad(_input_tensor(a, y, uv, lambda y_, uv_: ycbcr420_to_444(y_, uv_, order=0)),
+                      (pl, pr, pt, pb), mode="replicate")
+            if _is_intra(idx, a.intra_period):
+                res = i_net.compress(x, False, a.q_index)
+                encode_i(a.height, a.width, False, a.q_index, res["bit_stream"], str(part))
+                dpb = {"ref_frame": res["x_hat"], "ref_feature": None, "ref_mv_feature": None, "ref_y": None,
+                       "ref_mv_y": None}
+            else:
+                res = p_net.compress(x, dpb, False, a.q_index, idx % 4)
+                encode_p(res["bit_stream"], False, a.q_index, idx % 4, str(part))
+                dpb = res["dpb"]
+            out.write(part.read_bytes())
+    return {"encode_s": time.perf_counter() - t0}
+
+
+def dc_frames(a):
+    import torch
+    import torch.nn.functional as F
+    from src.transforms.functional import ycbcr444_to_420
+    from src.utils.stream_helper import decode_i, decode_p, get_padding_size
+
+    i_net, p_net = _dc_nets(a)
+    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
+    dpb = None
+    with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "rb") as f, torch.no_grad():
+        part = Path(tmp) / "frame.bin"
+        for idx in range(a.frames):
+            intra = _is_intra(idx, a.intra_period)
+            head = f.read(I_HEADER if intra else P_HEADER)
+            if len(head) < (I_HEADER if intra else P_HEADER):
+                raise SystemExit(f"{a.bitstream}: ends before frame {idx}")
+            (length,) = struct.unpack(">I", head[-4:])
+            part.write_bytes(head + f.read(length))
+            if intra:
+                height, width, q_in_ckpt, q_index, stream = decode_i(str(part))
+                rec = i_net.decompress(stream, height, width, q_in_ckpt, q_index)["x_hat"]
+                dpb = {"ref_frame": rec, "ref_feature": None, "ref_mv_feature": None, "ref_y": None,
+                       "ref_mv_y": None}
+            else:
+                q_in_ckpt, q_index, frame_idx, stream = decode_p(str(part))
+                dpb = p_net.decompress(dpb, stream, a.height, a.width, q_in_ckpt, q_index, frame_idx)["dpb"]
+                rec = dpb["ref_frame"]
+            yield _output_frame(a, F.pad(rec.clamp(0, 1), (-pl, -pr, -pt, -pb)), ycbcr444_to_420)
+
+
+# --- DCVC-RT -------------------------------------------------------------------------------------
+def _rt_nets(a):
+    from src.models.image_model import DMCI
+    from src.models.video_model import DMC
+
+    nets = _nets(a, DMCI, DMC)
+    for net in nets:
+        net.update(a.force_zero_thres)
+        if a.precision == "fp16":
+            net.half()
+    two = a.width * a.height > 1280 * 720
+    for net in nets:
+        net.set_use_two_entropy_coders(two)
+    return nets, two
+
+
+def rt_encode(a) -> dict:
+    import torch
+    from src.layers.cuda_inference import replicate_pad
+    from src.models.image_model import DMCI
+    from src.utils.stream_helper import SPSHelper, write_ip, write_sps
+    from src.utils.transforms import ycbcr420_to_444_np
+
+    (i_net, p_net), two = _rt_nets(a)
+    pr, pb = DMCI.get_padding_size(a.height, a.width, 16)
+    helper, last_qp = SPSHelper(), 0
+    p_net.set_curr_poc(0)
+    t0 = time.perf_counter()
+    with open(a.bitstream, "wb") as out, torch.no_grad():
+        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+            x = replicate_pad(_input_tensor(a, y, uv, ycbcr420_to_444_np), pb, pr)
+            intra = _is_intra(idx, a.intra_period)
+            use_ada_i = 0
+            if intra:
+                qp = a.q_index
+                enc = i_net.compress(x, qp)
+                p_net.clear_dpb()
+                p_net.add_ref_frame(None, enc["x_hat"])
+            else:
+                fa_idx = INDEX_MAP[idx % 8]
+                if a.reset_interval > 0 and idx % a.reset_interval == 1:
+                    use_ada_i = 1
+                    p_net.prepare_feature_adaptor_i(last_qp)
+                qp = p_net.shift_qp(a.q_index, fa_idx)
+                enc = p_net.compress(x, qp)
+                last_qp = qp
+            sps = {"sps_id": -1, "height": a.height, "width": a.width, "ec_part": 1 if two else 0,
+                   "use_ada_i": use_ada_i}
+            sps_id, new = helper.get_sps_id(sps)
+            sps["sps_id"] = sps_id
+            if new:
+                write_sps(out, sps)
+            write_ip(out, intra, sps_id, qp, enc["bit_stream"])
+    if str(a.device).startswith("cuda"):
+        torch.cuda.synchronize()
+    return {"encode_s": time.perf_counter() - t0}
+
+
+def rt_frames(a):
+    import torch
+    from src.utils.stream_helper import NalType, SPSHelper, read_header, read_ip_remaining, read_sps_remaining
+    from src.utils.transforms import yuv_444_to_420
+
+    (i_net, p_net), _ = _rt_nets(a)
+    helper = SPSHelper()
+    p_net.set_curr_poc(0)
+
+    def to420(rec):
+        y, uv = yuv_444_to_420(torch.from_numpy(rec).unsqueeze(0))
+        return y.squeeze(0).numpy(), uv.squeeze(0).numpy()
+
+    with open(a.bitstream, "rb") as f, torch.no_grad():
+        for _ in range(a.frames):
+            header = read_header(f)
+            while header["nal_type"] == NalType.NAL_SPS:
+                helper.add_sps_by_id(read_sps_remaining(f, header["sps_id"]))
+                header = read_header(f)
+            sps = helper.get_sps_by_id(header["sps_id"])
+            qp, stream = read_ip_remaining(f)
+            if header["nal_type"] == NalType.NAL_I:
+                dec = i_net.decompress(stream, sps, qp)
+                p_net.clear_dpb()
+                p_net.add_ref_frame(None, dec["x_hat"])
+            else:
+                if sps["use_ada_i"]:
+                    p_net.reset_ref_feature()
+                dec = p_net.decompress(stream, sps, qp)
+            yield _output_frame(a, dec["x_hat"][:, :, :a.height, :a.width].clamp(0, 1), to420)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+VARIANTS = {"fm": (fm_encode, fm_frames), "dc": (dc_encode, dc_frames), "rt": (rt_encode, rt_frames)}
+
+
+def encode(a) -> dict:
+    driver_io.use_checkout(a)
+    return VARIANTS[a.variant][0](a)
+
+
+def decode(a) -> dict:
+    driver_io.use_checkout(a)
+    t0 = time.perf_counter()
+    n = write_yuv(a.output, VARIANTS[a.variant][1](a))
+    return {"frames": n, "decode_s": time.perf_counter() - t0}
+
+
+def build_parser():
+    p = driver_io.parser("bench.codecs.dcvc_driver")
+    p.add_argument("--variant", choices=sorted(VARIANTS), required=True)
+    p.add_argument("--reset-interval", type=int, default=None,
+                   help="feature reset period (default: 32 for fm, 64 for rt, as in the authors' commands)")
+    p.add_argument("--force-zero-thres", type=float, default=0.12, help="rt only, as in the authors' command")
+    return p
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench.codecs.dcvc_driver")
-    p.add_argument("action", choices=["encode", "decode"])
-    p.add_argument("--checkout", type=Path, required=True)
-    p.add_argument("--model-i", required=True)
-    p.add_argument("--model-p", required=True)
-    p.add_argument("--bitstream", type=Path, required=True)
-    p.add_argument("--input", type=Path)
-    p.add_argument("--output", type=Path)
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--height", type=int, required=True)
-    p.add_argument("--frames", type=int, required=True)
-    p.add_argument("--bit-depth", type=int, default=8)
-    p.add_argument("--q-index", type=int, default=0)
-    p.add_argument("--intra-period", type=int, default=-1)
-    p.add_argument("--reset-interval", type=int, default=32)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32")
-    p.add_argument("--threads", type=int, default=1)
-    a = p.parse_args(argv)
-    try:
-        result = encode(a) if a.action == "encode" else decode(a)
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-            return 2
-        raise
-    print(json.dumps(result))
-    return 0
+    p = build_parser()
+
+    def with_defaults(action):
+        def run(a):
+            if a.reset_interval is None:
+                a.reset_interval = 64 if a.variant == "rt" else 32
+            return action(a)
+        return run
+
+    return driver_io.main(p, {"encode": with_defaults(encode), "decode": with_defaults(decode)}, argv)
 
 
 if __name__ == "__main__":
