@@ -45,11 +45,11 @@ class CheckoutCodec(Codec):
     # --- where ---------------------------------------------------------------------------------
     def checkout(self) -> Path:
         setting = codec_setting(self.name, "checkout")
-        roots = [setting] if setting else [codecs_dir() / self.name, codecs_dir() / self.repo_folder]
+        roots = [setting] if setting else list(dict.fromkeys([codecs_dir() / self.name, codecs_dir() / self.repo_folder]))
         for cand in (c for r in roots for c in (r, r / self.variant_folder)):
             if (cand / self.marker).is_file():
                 return cand
-        raise CodecUnavailable(f"codec {self.name}: no checkout of {self.repo_url} at {roots[0]} (clone it, then "
+        raise CodecUnavailable(f"codec {self.name}: no checkout of {self.repo_url} at {' or '.join(map(str, roots))} (clone it, then "
                                f"{where_to_configure(self.name, 'checkout')})")
 
     def model_paths(self) -> tuple[Path, Path]:
