@@ -29,13 +29,6 @@ from pathlib import Path
 from . import driver_io
 from ..video.yuv import write_yuv
 
-INDEX_MAP = (0, 1, 0, 2, 0, 2, 0, 2)  # feature-adaptation index per position in a rate GOP of 8
-
-
-def _is_intra(idx: int, intra_period: int) -> bool:
-    return idx == 0 or (intra_period > 0 and idx % intra_period == 0)
-
-
 def _nets(a, i_cls, p_cls, **kwargs):
     import torch
 
@@ -105,10 +98,10 @@ def fm_encode(a) -> dict:
     with open(a.bitstream, "wb") as out, torch.no_grad():
         for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
             x = F.pad(_input_tensor(a, y, uv, ycbcr420_to_444), (pl, pr, pt, pb), mode="replicate")
-            intra = _is_intra(idx, a.intra_period)
+            intra = driver_io.is_intra(idx, a.intra_period)
             fa_idx = 0
             if not intra:
-                fa_idx = INDEX_MAP[idx % 8]
+                fa_idx = driver_io.INDEX_MAP[idx % 8]
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     dpb["ref_feature"] = None
                     fa_idx = 3
@@ -187,7 +180,7 @@ def dc_encode(a) -> dict:
         for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
             x = F.pad(_input_tensor(a, y, uv, lambda y_, uv_: ycbcr420_to_444(y_, uv_, order=0)),
                       (pl, pr, pt, pb), mode="replicate")
-            if _is_intra(idx, a.intra_period):
+            if driver_io.is_intra(idx, a.intra_period):
                 res = i_net.compress(x, False, a.q_index)
                 encode_i(a.height, a.width, False, a.q_index, res["bit_stream"], str(part))
                 dpb = {"ref_frame": res["x_hat"], "ref_feature": None, "ref_mv_feature": None, "ref_y": None,
@@ -212,7 +205,7 @@ def dc_frames(a):
     with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "rb") as f, torch.no_grad():
         part = Path(tmp) / "frame.bin"
         for idx in range(a.frames):
-            intra = _is_intra(idx, a.intra_period)
+            intra = driver_io.is_intra(idx, a.intra_period)
             head = f.read(I_HEADER if intra else P_HEADER)
             if len(head) < (I_HEADER if intra else P_HEADER):
                 raise SystemExit(f"{a.bitstream}: ends before frame {idx}")
@@ -261,7 +254,7 @@ def rt_encode(a) -> dict:
     with open(a.bitstream, "wb") as out, torch.no_grad():
         for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
             x = replicate_pad(_input_tensor(a, y, uv, ycbcr420_to_444_np), pb, pr)
-            intra = _is_intra(idx, a.intra_period)
+            intra = driver_io.is_intra(idx, a.intra_period)
             use_ada_i = 0
             if intra:
                 qp = a.q_index
@@ -269,7 +262,7 @@ def rt_encode(a) -> dict:
                 p_net.clear_dpb()
                 p_net.add_ref_frame(None, enc["x_hat"])
             else:
-                fa_idx = INDEX_MAP[idx % 8]
+                fa_idx = driver_io.INDEX_MAP[idx % 8]
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     use_ada_i = 1
                     p_net.prepare_feature_adaptor_i(last_qp)

@@ -64,24 +64,31 @@ def load_weights(net, state: dict, path: Path, strict: bool = True):
     return net
 
 
-def yuv_planes(a) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The input's frames as (y of shape (1, H, W), uv of shape (2, H/2, W/2)), float32 in [0, 1]."""
-    fmt = VideoFormat(a.width, a.height, a.bit_depth)
-    reader = RawYuvReader(a.input, fmt)
+INDEX_MAP = (0, 1, 0, 2, 0, 2, 0, 2)  # the authors' feature-adaptation index per position in a rate GOP of 8
+
+
+def is_intra(idx: int, intra_period: int) -> bool:
+    """The first frame, and every ``intra_period``-th when it is positive (−1: only the first)."""
+    return idx == 0 or (intra_period > 0 and idx % intra_period == 0)
+
+
+def source_frames(a) -> Iterator[Frame]:
+    reader = RawYuvReader(a.input, VideoFormat(a.width, a.height, a.bit_depth))
     if len(reader) < a.frames:
         raise SystemExit(f"{a.input}: {len(reader)} frames, expected {a.frames}")
+    return reader.frames(0, a.frames)
+
+
+def yuv_planes(a) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The input's frames as (y of shape (1, H, W), uv of shape (2, H/2, W/2)), float32 in [0, 1]."""
     peak = float((1 << a.bit_depth) - 1)
-    for fr in reader.frames(0, a.frames):
+    for fr in source_frames(a):
         yield fr.y[None].astype(np.float32) / peak, np.stack([fr.u, fr.v]).astype(np.float32) / peak
 
 
 def rgb_frames(a) -> Iterator[np.ndarray]:
     """The input's frames as BT.709 RGB, float32 (3, H, W) in [0, 1] (the harness's conversion)."""
-    fmt = VideoFormat(a.width, a.height, a.bit_depth)
-    reader = RawYuvReader(a.input, fmt)
-    if len(reader) < a.frames:
-        raise SystemExit(f"{a.input}: {len(reader)} frames, expected {a.frames}")
-    for fr in reader.frames(0, a.frames):
+    for fr in source_frames(a):
         yield np.ascontiguousarray(fr.rgb().transpose(2, 0, 1))
 
 

@@ -50,7 +50,6 @@ def run(a):
 
     i_net, p_net = _nets(a)
     pl, pr, pt, pb = GLC_Image.get_padding_size(a.height, a.width, 64)
-    index_map = (0, 1, 0, 2, 0, 2, 0, 2)
     dpb = None
     with torch.no_grad():
         for idx, rgb in enumerate(driver_io.rgb_frames(a)):
@@ -58,14 +57,14 @@ def run(a):
             if a.precision == "fp16":
                 x = x.half()
             x = F.pad(x, (pl, pr, pt, pb), mode="replicate") * 2.0 - 1.0
-            if idx == 0 or (a.intra_period > 0 and idx % a.intra_period == 0):
+            if driver_io.is_intra(idx, a.intra_period):
                 enc = i_net.test(x, a.q_index)
                 dpb = {"ref_frame": enc["x_hat"], "ref_latent": enc["ref_latent"], "ref_y": None}
                 rec, bits = enc["x_hat"], float(enc["bit"])
             else:
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     dpb["ref_y"] = None
-                enc = p_net.test(x, dpb, a.q_index, fa_idx=index_map[idx % a.rate_gop_size])
+                enc = p_net.test(x, dpb, a.q_index, fa_idx=driver_io.INDEX_MAP[idx % a.rate_gop_size])
                 dpb = enc["dpb"]
                 rec, bits = dpb["ref_frame"], float(enc["bit"])
             rec = (rec.clamp(-1, 1) + 1.0) / 2.0
