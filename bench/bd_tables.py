@@ -36,11 +36,12 @@ def choose_anchor(codecs: list[str], requested: str | None = None) -> tuple[str 
         return vtm[0], "VTM is in the results (the default anchor)"
     if "vvenc" in codecs:
         return "vvenc", "no VTM results, so VVenC (the default anchor's stand-in)"
-    counted = [c for c in codecs if not c.endswith(" bits]")]  # not "[estimated bits]" / "[published bits]"
-    if counted or codecs:
-        first = sorted(counted or codecs)[0]
-        return first, ("neither VTM nor VVenC is in the results: the first codec by name"
-                       + (" whose bits were counted from files" if counted != list(codecs) and counted else ""))
+    if codecs:
+        counted = [c for c in codecs if not c.endswith(" bits]")]  # not "[estimated bits]" / "[published bits]"
+        why = "neither VTM nor VVenC is in the results: the first codec by name"
+        if counted and len(counted) < len(codecs):
+            why += " whose bits were counted from files"
+        return sorted(counted or codecs)[0], why
     return None, "no codecs"
 
 

@@ -67,6 +67,8 @@ def test_dcvc_rt_needs_cuda(tmp_path, monkeypatch):
     assert codec.options["device"] == "cuda" and codec.options["precision"] == "fp16"
     cmd = codec.driver_cmd("encode", prepared_like(), [])
     assert cmd[cmd.index("--variant") + 1] == "rt" and cmd[cmd.index("--precision") + 1] == "fp16"
+    dec = create_codec("dcvc-rt", intra_period=32).driver_cmd("decode", prepared_like(), [])
+    assert dec[dec.index("--intra-period") + 1] == "32"  # a decoder that cannot read frame types needs it
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the error below cannot happen")
     import importlib.util

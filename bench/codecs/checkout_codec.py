@@ -33,7 +33,7 @@ class CheckoutCodec(Codec):
     checkpoints: ClassVar[tuple[str, str]] = ("", "")  # default file names under checkout/checkpoints
     needs_cuda: ClassVar[bool] = False
     driver: ClassVar[str] = ""  # module run as ``python -m``
-    option_defaults = {"device": "auto", "precision": "fp32"}
+    option_defaults = {"device": "auto", "precision": "fp32", "intra_period": -1, "threads": 1}
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -92,14 +92,20 @@ class CheckoutCodec(Codec):
         d["checkpoints"] = {"i": {"file": i.name, "sha256": sha256_of(i)}, "p": {"file": p.name, "sha256": sha256_of(p)}}
         return d
 
+    def capabilities(self) -> dict:
+        return {**super().capabilities(), "intra_period": self.options["intra_period"]}
+
     # --- running the driver --------------------------------------------------------------------
     def driver_cmd(self, action: str, seq, extra: list[str]) -> list[str]:
+        """The driver's command line; encode and decode both get the intra period, which the decoder
+        needs too where the stream does not say a frame's type (DCVC-DC)."""
         i, p = self.model_paths()
         return [sys.executable, "-m", self.driver, action, "--checkout", str(self.checkout().resolve()),
                 "--model-i", str(i.resolve()), "--model-p", str(p.resolve()),
                 "--width", str(seq.width), "--height", str(seq.height), "--frames", str(seq.num_frames),
                 "--bit-depth", str(seq.format.bit_depth), "--device", str(self.options["device"]),
-                "--precision", str(self.options["precision"]), *extra]
+                "--precision", str(self.options["precision"]), "--threads", str(int(self.options["threads"])),
+                "--intra-period", str(int(self.options["intra_period"])), *extra]
 
     def run_driver(self, cmd: list[str], workdir: Path, deadline, what: str) -> tuple[dict, str, float]:
         """(the driver's JSON report, the tail of its stderr, wall seconds)."""

@@ -36,7 +36,6 @@ class DCVC(CheckoutCodec):
     driver = "bench.codecs.dcvc_driver"
     variant: str = ""  # the driver's name of the variant
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
-    option_defaults = {**CheckoutCodec.option_defaults, "intra_period": -1, "threads": 1}
 
     def check_built(self, co: Path) -> None:
         models = co / "src" / "models"
@@ -45,19 +44,14 @@ class DCVC(CheckoutCodec):
                                    f"src/models/MLCodec_rans*.so: cd {co}/src && mkdir build && cd build && "
                                    f"cmake ../cpp -DCMAKE_BUILD_TYPE=Release && make -j)")
 
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "bit_depths": [8, 10], "intra_period": self.options["intra_period"]}
-
     def driver_cmd(self, action: str, seq, extra: list[str]) -> list[str]:
-        return super().driver_cmd(action, seq, ["--variant", self.variant,
-                                                "--threads", str(int(self.options["threads"])), *extra])
+        return super().driver_cmd(action, seq, ["--variant", self.variant, *extra])
 
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
         workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / f"{self.name}_q{int(knob)}.bin"
         cmd = self.driver_cmd("encode", seq, ["--bitstream", str(out.resolve()), "--input", str(Path(seq.yuv).resolve()),
-                                              "--q-index", str(int(knob)),
-                                              "--intra-period", str(int(self.options["intra_period"]))])
+                                              "--q-index", str(int(knob))])
         report, log, dt = self.run_driver(cmd, workdir, deadline, "encode")
         meta = {"variant": self.name, "device": self.options["device"], "precision": self.options["precision"],
                 "model_encode_s": report.get("encode_s"), "encode_s_per_frame": dt / max(1, seq.num_frames)}
@@ -98,7 +92,7 @@ class DCVCRT(DCVC):
     variant_folder = "DCVC-family/DCVC-RT"
     checkpoints = ("cvpr2025_image.pth.tar", "cvpr2025_video.pth.tar")
     needs_cuda = True
-    option_defaults = {**DCVC.option_defaults, "precision": "fp16"}
+    option_defaults = {**CheckoutCodec.option_defaults, "precision": "fp16"}
 
     def check_built(self, co: Path) -> None:
         import importlib.util

@@ -35,15 +35,6 @@ class GLC(CheckoutCodec):
     driver = "bench.codecs.glc_driver"
     bits_source = "estimated"
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
-    option_defaults = {**CheckoutCodec.option_defaults, "intra_period": -1, "threads": 1}
-
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "intra_period": self.options["intra_period"]}
-
-    def driver_cmd(self, action: str, seq, extra: list[str]) -> list[str]:
-        return super().driver_cmd(action, seq, ["--threads", str(int(self.options["threads"])),
-                                                "--intra-period", str(int(self.options["intra_period"])), *extra])
-
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
         workdir.mkdir(parents=True, exist_ok=True)
         record = workdir / f"glc_q{int(knob)}.estimate.json"
