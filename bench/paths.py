@@ -38,3 +38,14 @@ def default_store() -> Path:
 
 def cache_dir() -> Path:
     return _dir("BENCH_CACHE_DIR", "~/.cache/bench")
+
+
+def write_benchmark_figures(result: dict, name: str, output: Path | None = None) -> Path:
+    """Write a benchmark's figures as JSON (default ``reports/benchmarks/<name>.json``) and print them."""
+    import json
+
+    out = Path(output) if output else reports_dir() / "benchmarks" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return out

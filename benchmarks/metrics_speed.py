@@ -14,7 +14,6 @@ constructors are handed ours), and the values are compared. Figures go to
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -27,7 +26,7 @@ import torch
 from bench.codecs import create_codec
 from bench.measure import measure
 from bench.metrics import metric_class
-from bench.paths import reports_dir
+from bench.paths import write_benchmark_figures
 from bench.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
 
@@ -149,10 +148,7 @@ def main() -> None:
         "command": f"python benchmarks/metrics_speed.py --frames {a.frames} --device {a.device} --batch {a.batch}"
                    f" --metrics {a.metrics}",
     }
-    out = a.output or reports_dir() / "benchmarks" / f"metrics_speed_{a.device.split(':')[0]}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_benchmark_figures(result, f"metrics_speed_{a.device.split(':')[0]}", a.output)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def _load_builtins() -> None:
     from . import reference  # noqa: F401  (registers vtm, ecm)
     from . import dcvc  # noqa: F401  (registers dcvc-fm, dcvc-dc, dcvc-rt)
     from . import glc  # noqa: F401  (registers glc)
+    from . import gol  # noqa: F401  (registers gol)
 
 
 __all__ = ["Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec", "register"]

@@ -1,0 +1,121 @@
+"""GoL (Group-of-Latents), our implementation and our trained weights (see :mod:`bench.gol`).
+
+The checkpoint shipped in ``bench/gol/weights/gol-small.pt`` is used unless ``BENCH_GOL_WEIGHTS``
+or ``weights = "..."`` under ``[gol]`` in ``codecs/codecs.toml`` names another (e.g. a run of
+``python -m bench.gol.train``). Knob: ``rung``, an index into the checkpoint's rate ladder, the
+(mask, quality) pairs sorted by the bpp they gave on a held-out clip, so one ordered integer sweeps
+both the mask (1000, 1001, 1010, 1111) and the quality. Bits are the size of the GoL file; decoding
+reads that file alone, and the P-latents' noise is seeded from its header, so decoding is exact on a
+given machine. Runs on CPU (slowly) or on a GPU (``--codec-opt gol.device=cuda``).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from ..codec_config import codec_setting, where_to_configure
+from ..errors import CodecUnavailable
+from ..tools import run_tool
+from ..video import VideoFormat
+from . import register
+from .base import Bitstream, Codec, Decoded, Knob
+from .checkout_codec import last_json
+
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "gol" / "weights" / "gol-small.pt"
+
+
+@lru_cache(maxsize=8)
+def _checkpoint_facts(path: Path, mtime: float) -> dict:
+    """The ladder and the model id of a checkpoint (read once per file version)."""
+    import torch
+
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        return {"ladder": [(str(m), float(q)) for m, q in ck["ladder"]], "model_id": ck["model_id"],
+                "name": ck["card"].get("config", {}).get("run", {}).get("name", path.stem),
+                "steps": ck["card"].get("steps", {})}
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line
+        raise CodecUnavailable(f"codec gol: {path} is not a GoL checkpoint ({str(exc).splitlines()[0][:200]})") from None
+
+
+@register
+class GoL(Codec):
+    name = "gol"
+    description = "GoL (Group-of-Latents), bench's own implementation and weights: rung of mask x quality"
+    knob = Knob("rung", 0, 43, start=10, more_bits=+1, log_bpp_slope=0.1)
+    option_defaults = {"device": "auto", "threads": 1}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.options["device"] == "auto":
+            import torch
+
+            self.options["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def weights(self) -> Path:
+        p = codec_setting(self.name, "weights") or SHIPPED_WEIGHTS
+        if not p.is_file():
+            raise CodecUnavailable(f"codec gol: weights {p} are missing ({where_to_configure(self.name, 'weights')}, "
+                                   f"or train them: python -m bench.gol.train --config codecs/gol/gol-small.toml)")
+        return p
+
+    def facts(self) -> dict:
+        p = self.weights()
+        return _checkpoint_facts(p, p.stat().st_mtime)
+
+    def check_available(self) -> None:
+        self.facts()
+        if str(self.options["device"]).startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise CodecUnavailable("codec gol: device cuda, and torch sees no GPU on this machine")
+
+    def version(self) -> str:
+        f = self.facts()
+        return f"GoL {f['name']} (model id {f['model_id']})"
+
+    def config(self) -> dict:
+        from ..metrics.weights import sha256_of
+
+        d = super().config()
+        f, p = self.facts(), self.weights()
+        d["checkpoint"] = {"file": p.name, "sha256": sha256_of(p), "model_id": f["model_id"], "steps": f["steps"]}
+        d["ladder"] = [f"{m}/q{q:g}" for m, q in f["ladder"]]
+        return d
+
+    def capabilities(self) -> dict:
+        return {**super().capabilities(), "bit_depths": [8, 10], "intra_period": -1}
+
+    def knob_range(self, seq) -> tuple[float, float]:
+        return 0, len(self.facts()["ladder"]) - 1
+
+    def _cmd(self, action: str, bitstream: Path, extra: list[str]) -> list[str]:
+        return [sys.executable, "-m", "bench.gol.driver", action, "--weights", str(self.weights()),
+                "--bitstream", str(bitstream.resolve()), "--device", str(self.options["device"]),
+                "--threads", str(int(self.options["threads"])), *extra]
+
+    def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
+        workdir.mkdir(parents=True, exist_ok=True)
+        mask, q = self.facts()["ladder"][int(knob)]
+        out = workdir / f"gol_r{int(knob)}_{mask}_q{q:g}.gol"
+        cmd = self._cmd("encode", out, ["--input", str(Path(seq.yuv).resolve()), "--width", str(seq.width),
+                                        "--height", str(seq.height), "--frames", str(seq.num_frames),
+                                        "--bit-depth", str(seq.format.bit_depth), "--rung", str(int(knob))])
+        t0 = time.perf_counter()
+        res = run_tool(cmd, deadline=deadline, cwd=workdir, what="gol encode")
+        dt = time.perf_counter() - t0
+        report = last_json(res.stdout)
+        meta = {"mask": mask, "q": q, "device": self.options["device"], "model_encode_s": report.get("encode_s")}
+        return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-2000:], meta=meta)
+
+    def decode(self, bitstream, seq, workdir, deadline=None) -> Decoded:
+        workdir.mkdir(parents=True, exist_ok=True)
+        out = workdir / (bitstream.files[0].stem + "_dec.yuv")
+        cmd = self._cmd("decode", bitstream.files[0], ["--output", str(out.resolve()),
+                                                       "--bit-depth", str(seq.format.bit_depth)])
+        t0 = time.perf_counter()
+        run_tool(cmd, deadline=deadline, cwd=workdir, what="gol decode")
+        return Decoded(out, VideoFormat(seq.width, seq.height, seq.format.bit_depth), cmd, time.perf_counter() - t0)

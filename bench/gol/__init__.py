@@ -1,0 +1,12 @@
+"""GoL (Group-of-Latents): our implementation of the extremely-low-bitrate generative video codec of
+arXiv 2607.19437, whose authors released no code or weights.
+
+Modules: :mod:`.layers` (building blocks), :mod:`.tokenizer` (causal video autoencoder, 4x temporal,
+16x spatial), :mod:`.latent_codec` (hyperprior codec of the I-latents, entropy-coded with
+``constriction``'s rANS coder), :mod:`.generator` (flow-matching P-latent generator, seeded
+deterministic sampling), :mod:`.masks` (the group masks and the ordered rate knob),
+:mod:`.bitstream` (the file format), :mod:`.model` (the three parts together: encode frames to bytes,
+decode bytes to frames), :mod:`.data` and :mod:`.train` (training), :mod:`.driver` (the encode/decode
+process the ``gol`` codec adapter runs). The shipped checkpoint and its model card are in
+``bench/gol/weights/``.
+"""

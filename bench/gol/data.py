@@ -1,0 +1,74 @@
+"""Training clips: decoded once (RGB, scaled) into a cache, then sampled as random crops with random
+flips and temporal strides."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..paths import cache_dir
+from ..tools import ffmpeg_exe
+from ..video import probe_video
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi"}
+
+
+def decode_rgb(path: Path, scale: float) -> np.ndarray:
+    """All frames of ``path`` as uint8 RGB (T, H, W, 3), scaled by ``scale`` (BT.709 matrix)."""
+    info = probe_video(path, count_frames=False)
+    w, h = max(16, round(info.width * scale / 2) * 2), max(16, round(info.height * scale / 2) * 2)
+    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf",
+           f"scale={w}:{h}:in_color_matrix=bt709:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    raw = subprocess.run(cmd, capture_output=True, check=False)
+    if raw.returncode != 0 or not raw.stdout:
+        raise InputError(f"{path}: ffmpeg could not decode it ({raw.stderr.decode(errors='replace').strip()[-200:]})")
+    return np.frombuffer(raw.stdout, np.uint8).reshape(-1, h, w, 3)
+
+
+def load_clips(folder: Path, scale: float, exclude: list[str]) -> dict[str, np.ndarray]:
+    """Every video in ``folder`` but the excluded names, decoded through a cache."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.name not in exclude)
+    if not files:
+        raise InputError(f"{folder}: no training videos ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    out = {}
+    for p in files:
+        cached = cache_dir() / "gol-train" / f"{p.stem}_{p.stat().st_size}_x{scale:g}.npy"
+        if not cached.is_file():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp.npy")
+            np.save(tmp, decode_rgb(p, scale))
+            tmp.replace(cached)
+        out[p.name] = np.load(cached, mmap_mode="r")
+    return out
+
+
+class ClipSampler:
+    """Random windows of ``frames`` frames (temporal stride from ``strides``), ``crop`` x ``crop``
+    crops, random horizontal flips; tensors (B, frames, 3, crop, crop) in [-1, 1]. Clips smaller
+    than the crop or shorter than the window are not drawn."""
+
+    def __init__(self, clips: dict[str, np.ndarray], strides=(1, 2), seed: int = 0):
+        self.clips = list(clips.values())
+        self.strides = strides
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, batch: int, frames: int, crop: int) -> torch.Tensor:
+        out = np.empty((batch, frames, crop, crop, 3), np.uint8)
+        weights = np.array([len(c) if min(c.shape[1:3]) >= crop and len(c) >= frames else 0 for c in self.clips], float)
+        if not weights.any():
+            raise InputError(f"no training clip has {frames} frames of at least {crop}x{crop} pixels (lower the crop)")
+        for b in range(batch):
+            clip = self.clips[self.rng.choice(len(self.clips), p=weights / weights.sum())]
+            stride = int(self.rng.choice(self.strides))
+            while stride > 1 and (frames - 1) * stride >= len(clip):
+                stride -= 1
+            t0 = self.rng.integers(0, len(clip) - (frames - 1) * stride)
+            y0 = self.rng.integers(0, clip.shape[1] - crop + 1)
+            x0 = self.rng.integers(0, clip.shape[2] - crop + 1)
+            win = clip[t0:t0 + (frames - 1) * stride + 1:stride, y0:y0 + crop, x0:x0 + crop]
+            out[b] = win[:, :, ::-1] if self.rng.random() < 0.5 else win
+        return torch.from_numpy(out).permute(0, 1, 4, 2, 3).float() / 127.5 - 1

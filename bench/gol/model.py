@@ -1,0 +1,137 @@
+"""The GoL codec: tokenizer, I-latent codec and P-latent generator, from frames to a file and back.
+
+``GoLModel.encode`` turns RGB frames into the bytes of a GoL file (header and rANS stream of the
+coded I-latents); ``GoLModel.decode`` turns those bytes alone back into frames: it decodes the
+I-latents, generates every other latent window by window with seeded noise, and runs the tokenizer's
+decoder. Checkpoints are one ``torch.save`` dict: ``config``, ``state`` (fp16 weights), ``ladder``,
+``model_id`` and ``card`` (what the model card says, as data).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .bitstream import HEADER_BYTES, Header
+from .generator import ABSENT, GENERATE, KNOWN, WINDOW, LatentGenerator
+from .latent_codec import SPATIAL_MULTIPLE, LatentCodec
+from .masks import default_ladder, i_positions
+from .tokenizer import SPACE_STRIDE, TIME_STRIDE, VideoTokenizer
+
+DEFAULT_CONFIG = {"latent_ch": 16, "tok_width": 48, "codec_m": 64, "codec_n": 48, "levels": 6,
+                  "gen_width": 64, "sample_steps": 5}
+CHUNK_LATENTS = 2  # latents per tokenizer call (memory at 720p)
+
+
+def _ceil(x: int, m: int) -> int:
+    return -(-x // m) * m
+
+
+class GoLModel(nn.Module):
+    def __init__(self, config: dict | None = None):
+        super().__init__()
+        self.config = {**DEFAULT_CONFIG, **(config or {})}
+        c = self.config
+        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"])
+        self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"])
+        self.generator = LatentGenerator(c["latent_ch"], c["gen_width"])
+        self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])
+        self.card: dict = {}
+        self.eval()  # an inference model unless a trainer says otherwise
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def model_id(self) -> bytes:
+        """4 bytes that name these weights (written in every file's header)."""
+        h = hashlib.sha256()
+        for k, v in sorted(self.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().to(torch.float16).numpy().tobytes())
+        return h.digest()[:4]
+
+    def save(self, path: Path) -> None:
+        state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in self.state_dict().items()}
+        buf = io.BytesIO()
+        torch.save({"config": self.config, "state": state, "ladder": [list(x) for x in self.ladder],
+                    "model_id": self.model_id().hex(), "card": self.card}, buf)
+        Path(path).write_bytes(buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path, device: str = "cpu") -> "GoLModel":
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+            model = cls(ck["config"])
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()})
+        except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line
+            raise ValueError(f"{path}: not a GoL checkpoint ({str(exc).splitlines()[0][:200]})") from None
+        model.ladder = [(str(m), float(q)) for m, q in ck.get("ladder") or model.ladder]
+        model.card = ck.get("card", {})
+        return model.to(device).eval()
+
+    @property
+    def device(self) -> torch.device:
+        return self.codec.z_mean.device
+
+    # --- frames <-> latents ----------------------------------------------------------------------
+    def latents_of(self, frames: np.ndarray) -> torch.Tensor:
+        """RGB frames (T, H, W, 3) in [0, 1] -> normalised latents (ceil(T/4), C, h8, w8), padded by
+        repetition to whole groups of four frames and to sizes the codec and generator accept."""
+        t, h, w, _ = frames.shape
+        x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2) * 2 - 1
+        x = torch.cat([x, x[-1:].expand(_ceil(t, TIME_STRIDE) - t, -1, -1, -1)])
+        x = F.pad(x, (0, _ceil(w, SPACE_STRIDE) - w, 0, _ceil(h, SPACE_STRIDE) - h), mode="replicate")
+        step = CHUNK_LATENTS * TIME_STRIDE
+        lat = torch.cat([self.tokenizer.encode(x[i:i + step].to(self.device)) for i in range(0, len(x), step)])
+        lh, lw = lat.shape[-2:]
+        return F.pad(lat, (0, _ceil(lw, SPATIAL_MULTIPLE) - lw, 0, _ceil(lh, SPATIAL_MULTIPLE) - lh), mode="replicate")
+
+    def frames_of(self, latents: torch.Tensor, num_frames: int, height: int, width: int) -> np.ndarray:
+        """Normalised latents -> RGB frames (num_frames, height, width, 3) in [0, 1]."""
+        lat = latents[:, :, :_ceil(height, SPACE_STRIDE) // SPACE_STRIDE, :_ceil(width, SPACE_STRIDE) // SPACE_STRIDE]
+        out = []
+        for i in range(0, len(lat), CHUNK_LATENTS):
+            x = self.tokenizer.decode(lat[i:i + CHUNK_LATENTS], None if i == 0 else lat[i - 1])
+            out.append(((x[:, :, :height, :width] + 1) / 2).permute(0, 2, 3, 1).cpu().numpy())
+        return np.concatenate(out)[:num_frames]
+
+    # --- the codec -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode(self, frames: np.ndarray, mask: str, q: float) -> bytes:
+        t, h, w, _ = frames.shape
+        header = Header(self.model_id(), w, h, t, mask, q)
+        lat = self.latents_of(frames)
+        return header.pack() + self.codec.compress(lat[i_positions(mask, len(lat))], header.q)
+
+    @torch.no_grad()
+    def decode(self, data: bytes, name: str = "bitstream") -> np.ndarray:
+        hdr = Header.unpack(data, name)
+        if hdr.model_id != self.model_id():
+            raise ValueError(f"{name}: made by GoL weights {hdr.model_id.hex()}, these are {self.model_id().hex()}")
+        n = _ceil(hdr.frames, TIME_STRIDE) // TIME_STRIDE
+        lh = _ceil(_ceil(hdr.height, SPACE_STRIDE) // SPACE_STRIDE, SPATIAL_MULTIPLE)
+        lw = _ceil(_ceil(hdr.width, SPACE_STRIDE) // SPACE_STRIDE, SPATIAL_MULTIPLE)
+        coded = i_positions(hdr.mask, n)
+        lat = torch.zeros(n, self.config["latent_ch"], lh, lw, device=self.device)
+        lat[coded] = self.codec.decompress(data[HEADER_BYTES:], len(coded), (lh, lw), hdr.q)
+        self.generate(lat, set(coded), hdr.seed)
+        return self.frames_of(lat, hdr.frames, hdr.height, hdr.width)
+
+    def generate(self, lat: torch.Tensor, coded: set[int], seed: int) -> None:
+        """Fill the latents not in ``coded`` in place, window by window, each window seeded."""
+        n = len(lat)
+        for w0 in range(0, n, WINDOW):
+            idx = [w0 - 1] + list(range(w0, w0 + WINDOW))
+            flags = [KNOWN if w0 > 0 else ABSENT] + [ABSENT if i >= n else KNOWN if i in coded else GENERATE
+                                                     for i in idx[1:]]
+            if GENERATE not in flags:
+                continue
+            known = torch.stack([lat[i] if 0 <= i < n else torch.zeros_like(lat[0]) for i in idx])[None]
+            f = torch.tensor([flags], device=lat.device)
+            x = self.generator.sample(known, f, self.config["sample_steps"], (seed + w0) % (1 << 63))
+            for j, i in enumerate(idx):
+                if flags[j] == GENERATE:
+                    lat[i] = x[0, j]

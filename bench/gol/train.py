@@ -1,0 +1,268 @@
+"""Train GoL: ``python -m bench.gol.train --config codecs/gol/gol-small.toml [--minutes M]``.
+
+Three stages, in order, each resumable: the tokenizer (L1 + MSE on frames), the I-latent codec
+(rate in bits per video pixel + lambda x latent MSE, lambdas log-spaced over the quality levels,
+tokenizer frozen), the P-latent generator (flow matching on random masks, conditioned on the
+codec's decoded latents). Each command runs until the stages are done or ``--minutes`` are spent,
+saving ``state.pt`` (weights, optimisers, steps done) in the run folder, so a long training is a
+series of short commands, across machines and sessions. Losses go to ``losses.jsonl``. When every
+stage is done, the run is *finalised*: the rate ladder and the model card are measured on the
+held-out clip, and ``<run name>.pt`` (fp16 weights) and ``MODEL_CARD.md`` are written; ``--export DIR``
+copies them (the shipped ones live in ``bench/gol/weights``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .data import ClipSampler, decode_rgb, load_clips
+from .generator import ABSENT, GENERATE, KNOWN, WINDOW
+from .masks import monotone_ladder
+from .model import GoLModel
+from .tokenizer import TIME_STRIDE
+
+STAGES = ("tokenizer", "codec", "generator")
+
+
+def load_config(path: Path) -> dict:
+    try:
+        cfg = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: not a readable TOML training config ({exc})") from None
+    for key in ("run", "data", "model", *(f"stage_{s}" for s in STAGES)):
+        if key not in cfg:
+            raise InputError(f"{path}: no [{key}] table")
+    cfg["_path"] = str(path)
+    return cfg
+
+
+class Trainer:
+    def __init__(self, cfg: dict, out: Path, device: str):
+        self.cfg, self.out, self.device = cfg, out, device
+        torch.manual_seed(cfg["run"].get("seed", 0))
+        self.model = GoLModel(cfg["model"]).to(device)
+        self.steps = {s: 0 for s in STAGES}
+        self.opt_state: dict = {}
+        self.finalised = False
+        state = out / "state.pt"
+        if state.is_file():
+            st = torch.load(state, map_location=device, weights_only=False)
+            self.model.load_state_dict(st["model"])
+            self.steps, self.opt_state, self.finalised = st["steps"], st["opt"], st.get("finalised", False)
+        self.rng = np.random.default_rng(cfg["run"].get("seed", 0) + sum(self.steps.values()))
+        d = cfg["data"]
+        root = Path(cfg["_path"]).parent
+        self.clips_dir = (root / d["clips"]).resolve() if not Path(d["clips"]).is_absolute() else Path(d["clips"])
+        self.heldout = d.get("heldout", "")
+        clips = load_clips(self.clips_dir, d.get("scale", 0.5), [self.heldout])
+        self.train_clips = {name: len(c) for name, c in clips.items()}
+        self.sampler = ClipSampler(clips, tuple(d.get("strides", [1, 2])), seed=int(self.rng.integers(1 << 31)))
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    @property
+    def checkpoint(self) -> Path:
+        """The finalised checkpoint, ``<run name>.pt`` (what ``--export`` ships)."""
+        return self.out / f"{self.cfg['run']['name']}.pt"
+
+    def save(self) -> None:
+        tmp = self.out / "state.tmp"
+        torch.save({"model": self.model.state_dict(), "steps": self.steps, "opt": self.opt_state,
+                    "finalised": self.finalised, "config": self.cfg}, tmp)
+        tmp.replace(self.out / "state.pt")
+
+    def log(self, **row) -> None:
+        with open(self.out / "losses.jsonl", "a") as f:
+            f.write(json.dumps({"time": round(time.time(), 1), **row}) + "\n")
+
+    def reset(self, stage: str) -> None:
+        """Start ``stage`` again: fresh weights, optimiser and schedule (later stages are not touched)."""
+        setattr(self.model, stage, getattr(GoLModel(self.cfg["model"]), stage).to(self.device))
+        self.steps[stage] = 0
+        self.opt_state.pop(stage, None)
+        if stage == "tokenizer":
+            self.opt_state.pop("normalised", None)
+
+    def lam(self, q: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.cfg["stage_codec"]["lambdas"]
+        return torch.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * q / (self.model.codec.levels - 1))
+
+    # --- stages ------------------------------------------------------------------------------
+    def params(self, stage: str):
+        return {"tokenizer": self.model.tokenizer, "codec": self.model.codec, "generator": self.model.generator}[stage].parameters()
+
+    def step_tokenizer(self, sc: dict) -> dict:
+        tok = self.model.tokenizer
+        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"]).to(self.device)
+        b, t, c, h, w = x.shape
+        z = tok.enc(x.reshape(b * 2, TIME_STRIDE * c, h, w)).reshape(b, 2, -1, h // 16, w // 16)
+        prev = torch.stack([z[:, 0], z[:, 0]], 1)
+        y = tok.dec(torch.cat([z, prev], 2).flatten(0, 1)).reshape(b, t, c, h, w)
+        l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
+        loss = l1 + mse + sc.get("latent_l2", 1e-4) * (z ** 2).mean()
+        psnr = 10 * math.log10(4 / max(mse.item(), 1e-10))
+        return {"loss": loss, "l1": l1.item(), "psnr": psnr}
+
+    @torch.no_grad()
+    def latents(self, frames: int, sc: dict) -> torch.Tensor:
+        """Normalised latents (B, frames/4, C, h, w) of a batch of random crops."""
+        x = self.sampler.sample(sc["batch"], frames, sc["crop"]).to(self.device)
+        return self.model.tokenizer.encode(x.flatten(0, 1)).unflatten(0, (x.shape[0], frames // TIME_STRIDE))
+
+    def step_codec(self, sc: dict) -> dict:
+        lat = self.latents(TIME_STRIDE, sc)[:, 0]
+        q = torch.rand(lat.shape[0], device=self.device) * (self.model.codec.levels - 1)
+        rec, bits = self.model.codec(lat, q)
+        mse = ((rec - lat) ** 2).mean((1, 2, 3))
+        bpp = bits / (TIME_STRIDE * sc["crop"] ** 2)
+        loss = (bpp + self.lam(q) * mse).mean()
+        return {"loss": loss, "bpp": bpp.mean().item(), "latent_mse": mse.mean().item()}
+
+    def step_generator(self, sc: dict) -> dict:
+        lat = self.latents((WINDOW + 1) * TIME_STRIDE, sc)
+        b = lat.shape[0]
+        with torch.no_grad():
+            q = torch.rand(b, device=self.device) * (self.model.codec.levels - 1)
+            dec = self.model.codec(lat.flatten(0, 1), q.repeat_interleave(WINDOW + 1))[0].unflatten(0, (b, WINDOW + 1))
+        flags = torch.tensor([self.random_flags() for _ in range(b)], device=self.device)
+        loss = self.model.generator.loss(lat, dec, flags)
+        return {"loss": loss}
+
+    def random_flags(self) -> list[float]:
+        """A window's flags: mostly the patterns the masks make (any phase), sometimes random."""
+        while True:
+            if self.rng.random() < 0.7:
+                period, phase = int(self.rng.integers(2, 5)), int(self.rng.integers(0, 4))
+                win = [KNOWN if (j - phase) % period == 0 else GENERATE for j in range(WINDOW)]
+            else:
+                win = [KNOWN if self.rng.random() < 0.4 else GENERATE for _ in range(WINDOW)]
+            if self.rng.random() < 0.15:  # the end of a sequence
+                cut = int(self.rng.integers(1, WINDOW))
+                win = win[:cut] + [ABSENT] * (WINDOW - cut)
+            if GENERATE in win:
+                return [ABSENT if self.rng.random() < 0.1 else KNOWN] + win
+
+    def run_stage(self, stage: str, deadline: float) -> bool:
+        sc = self.cfg[f"stage_{stage}"]
+        if self.steps[stage] >= sc["steps"]:
+            return True
+        if stage == "codec" and self.steps["codec"] == 0 and not self.opt_state.get("normalised"):
+            self.normalise_latents()
+        for name in STAGES:
+            for p in self.params(name):
+                p.requires_grad_(name == stage)
+        self.model.train()
+        params = list(self.params(stage))
+        gains = [p for p in params if p.ndim == 2 and p.shape[0] == self.model.codec.levels and stage == "codec"]
+        rest = [p for p in params if all(p is not g for g in gains)]
+        groups = [{"params": rest, "scale": 1.0}] + ([{"params": gains, "scale": 10.0}] if gains else [])
+        opt = torch.optim.AdamW(groups, lr=sc["lr"], weight_decay=0.0)  # the rate-control gains learn faster
+        if stage in self.opt_state:
+            opt.load_state_dict(self.opt_state[stage])
+        fn = getattr(self, f"step_{stage}")
+        t0, acc = time.time(), {}
+        while self.steps[stage] < sc["steps"] and time.time() < deadline:
+            frac = self.steps[stage] / sc["steps"]
+            for g in opt.param_groups:  # cosine decay after a short warm-up
+                g["lr"] = g["scale"] * sc["lr"] * min(1.0, (self.steps[stage] + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
+            out = fn(sc)
+            opt.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(self.params(stage), 1.0)
+            opt.step()
+            self.steps[stage] += 1
+            for k, v in out.items():
+                acc.setdefault(k, []).append(float(v.detach()) if torch.is_tensor(v) else float(v))
+            if self.steps[stage] % sc.get("log_every", 50) == 0 or self.steps[stage] == sc["steps"]:
+                row = {k: round(float(np.mean(v)), 6) for k, v in acc.items()}
+                self.log(stage=stage, step=self.steps[stage], s_per_step=round((time.time() - t0) / len(acc["loss"]), 3), **row)
+                print(f"{stage} {self.steps[stage]}/{sc['steps']} " + " ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True)
+                acc, t0 = {}, time.time()
+            if self.steps[stage] % sc.get("save_every", 500) == 0:
+                self.opt_state[stage] = opt.state_dict()
+                self.save()
+        self.opt_state[stage] = opt.state_dict()
+        self.save()
+        return self.steps[stage] >= sc["steps"]
+
+    @torch.no_grad()
+    def normalise_latents(self) -> None:
+        """Per-channel mean and std of the tokenizer's latents, so later stages see unit variance."""
+        tok = self.model.tokenizer
+        tok.latent_mean.zero_(); tok.latent_std.fill_(1.0)
+        sc = self.cfg["stage_codec"]
+        z = torch.cat([self.latents(TIME_STRIDE, sc).flatten(0, 1) for _ in range(8)])
+        tok.latent_mean.copy_(z.mean((0, 2, 3)))
+        tok.latent_std.copy_(z.std((0, 2, 3)).clamp_min(1e-3))
+        self.opt_state["normalised"] = True
+        self.log(stage="normalise", mean=tok.latent_mean.tolist(), std=tok.latent_std.tolist())
+
+    # --- finalising --------------------------------------------------------------------------
+    @torch.no_grad()
+    def finalise(self) -> None:
+        """Measure the rate ladder and the model card on the held-out clip; write the checkpoint and the card."""
+        from .model_card import measure_card, write_card
+
+        self.model.eval()
+        clip = self.clips_dir / self.heldout
+        frames = decode_rgb(clip, 1.0)[: self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
+        self.model.card = measure_card(self.model, frames, clip.name, self.train_clips, self.cfg, self.steps,
+                                       self.out / "losses.jsonl")
+        self.model.ladder = monotone_ladder(self.model.card["ladder"])
+        self.model.save(self.checkpoint)
+        write_card(self.model, self.out / "MODEL_CARD.md", self.checkpoint)
+        self.finalised = True
+        self.save()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.gol.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="run folder (default: the config's run.out / run.name)")
+    p.add_argument("--minutes", type=float, default=9.0, help="stop and save after this long (default 9)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--refinalise", action="store_true", help="measure the ladder and card again")
+    p.add_argument("--reset", choices=STAGES, action="append", default=[],
+                   help="train this stage again from fresh weights (repeatable)")
+    p.add_argument("--export", type=Path, help="copy <run name>.pt and MODEL_CARD.md here when finalised")
+    a = p.parse_args(argv)
+    try:
+        cfg = load_config(a.config)
+        out = a.out or (a.config.parent / cfg["run"].get("out", "runs") / cfg["run"]["name"])
+        out.mkdir(parents=True, exist_ok=True)
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        dev = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+        deadline = time.time() + 60 * a.minutes
+        tr = Trainer(cfg, out, dev)
+        for stage in a.reset:
+            tr.reset(stage)
+        before = dict(tr.steps)
+        done = all(tr.run_stage(s, deadline) for s in STAGES)
+        if tr.steps != before:  # trained further: the ladder and card are measured again
+            tr.finalised = False
+        if done and (a.refinalise or not tr.finalised):
+            tr.finalise()
+        print(json.dumps({"steps": tr.steps, "finalised": tr.finalised, "out": str(out), "checkpoint": str(tr.checkpoint)}))
+        if a.export and tr.finalised:
+            a.export.mkdir(parents=True, exist_ok=True)
+            for f in (tr.checkpoint, out / "MODEL_CARD.md"):
+                shutil.copy2(f, a.export / f.name)
+        return 0
+    except InputError as exc:
+        print(f"bench.gol.train: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""GoL: the file format, masks and ladder, a tiny configuration trained on the CPU in seconds (the
+real trainer, resumed across commands), and the codec end to end: real files, decoded exactly from
+the file alone, one-line errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.codecs import create_codec
+from bench.codecs.base import Bitstream
+from bench.codecs.gol import SHIPPED_WEIGHTS
+from bench.errors import CodecUnavailable
+from bench.gol.bitstream import HEADER_BYTES, Header
+from bench.gol.masks import MASKS, i_positions, monotone_ladder
+from bench.gol.model import GoLModel
+from bench.reconstruct import prepared_source
+from bench.store import Store
+from bench.video import Frame, write_video
+from bench.video.color import rgb_to_yuv420
+
+TINY = """
+[run]
+name = "gol-tiny"
+seed = 0
+[data]
+clips = "clips"
+heldout = "heldout.mp4"
+heldout_frames = 8
+scale = 1.0
+strides = [1, 2]
+[model]
+latent_ch = 4
+tok_width = 8
+codec_m = 16
+codec_n = 8
+levels = 2
+gen_width = 16
+sample_steps = 2
+[stage_tokenizer]
+steps = {steps}
+batch = 2
+crop = 128
+lr = 1e-3
+log_every = 1
+[stage_codec]
+steps = {steps}
+batch = 2
+crop = 128
+lr = 1e-3
+lambdas = [0.01, 0.1]
+log_every = 1
+[stage_generator]
+steps = {steps}
+batch = 2
+crop = 128
+lr = 1e-3
+log_every = 1
+"""
+
+
+def _synthetic_clip(path: Path, frames: int, seed: int) -> None:
+    """A moving gradient with a moving square (a stand-in for footage in a training-mechanics test)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:128, 0:144] / 128.0
+    c = rng.random(3)
+    out = []
+    for t in range(frames):
+        rgb = np.stack([(xx + t / 30 + c[i]) % 1 for i in range(3)], -1)
+        y0 = (4 * t) % 100
+        rgb[y0:y0 + 24, 20:44] = 1 - c
+        out.append(Frame(*rgb_to_yuv420(rgb), bit_depth=8))
+    write_video(path, out, fps=25)
+
+
+def _train(cfg: Path, *extra) -> dict:
+    res = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--threads", "1", *extra],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gol")
+    (root / "clips").mkdir()
+    _synthetic_clip(root / "clips" / "train.mp4", 40, 0)
+    _synthetic_clip(root / "clips" / "heldout.mp4", 12, 1)
+    cfg = root / "tiny.toml"
+    cfg.write_text(TINY.format(steps=2))
+    first = _train(cfg, "--minutes", "0")  # no time: nothing trained, state saved
+    cfg.write_text(TINY.format(steps=3))
+    done = _train(cfg)
+    return root, cfg, first, done
+
+
+def test_header_masks_and_ladder():
+    h = Header(b"\x01\x02\x03\x04", 1280, 720, 93, "1001", 2.5)
+    data = h.pack()
+    assert len(data) == HEADER_BYTES == 16 and Header.unpack(data + b"xx") == h
+    assert Header(b"\x01\x02\x03\x04", 1280, 720, 93, "1000", 2.5).seed != h.seed
+    with pytest.raises(ValueError, match="clip.gol: not a GoL bitstream"):
+        Header.unpack(b"RIFF" + data[4:], "clip.gol")
+    with pytest.raises(ValueError, match="shorter than a GoL header"):
+        Header.unpack(data[:5], "clip.gol")
+    assert [len(i_positions(m, 24)) for m in MASKS] == [24, 12, 8, 6]  # all, 1/2, 1/3, 1/4 as in the paper
+    measured = [{"mask": "1000", "q": q, "bpp": b} for q, b in [(0, 0.002), (1, 0.001), (2, 0.003)]]
+    measured += [{"mask": "1111", "q": q, "bpp": b} for q, b in [(0, 0.004), (1, 0.005), (2, 0.009)]]
+    assert monotone_ladder(measured) == [("1000", 1), ("1000", 2), ("1111", 0), ("1111", 1), ("1111", 2)]
+
+
+def test_tiny_training_trains_resumes_and_finalises(tiny_run):
+    root, cfg, first, done = tiny_run
+    assert first["steps"] == {"tokenizer": 0, "codec": 0, "generator": 0} and not first["finalised"]
+    assert done["steps"] == {"tokenizer": 3, "codec": 3, "generator": 3} and done["finalised"]
+    run = Path(done["out"])
+    rows = [json.loads(x) for x in (run / "losses.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in rows} >= {"tokenizer", "normalise", "codec", "generator"}
+    assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
+    card = (run / "MODEL_CARD.md").read_text()
+    assert "Held-out clip `heldout.mp4`" in card and "tokenizer 3, codec 3, generator 3" in card
+    model = GoLModel.load(run / "gol-tiny.pt")
+    assert len(model.card["ladder"]) == 4 * 3 and model.card["data"]["heldout"] == "heldout.mp4"
+    bpp = {(e["mask"], e["q"]): e["bpp"] for e in model.card["ladder"]}
+    assert [bpp[x] for x in model.ladder] == sorted(bpp[x] for x in model.ladder)
+    assert {m for m, _ in model.ladder} == set(MASKS)
+    # more steps in the config: the next command goes on from the saved state and finalises again
+    cfg.write_text(TINY.format(steps=4))
+    again = _train(cfg)
+    assert again["steps"] == {"tokenizer": 4, "codec": 4, "generator": 4} and again["finalised"]
+
+
+def test_bad_config_is_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\nname = 'x'\n")
+    res = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "no [data] table" in res.stderr
+
+
+def test_model_encode_decode_exact_and_refuses_other_weights(tiny_run):
+    run = Path(tiny_run[3]["out"])
+    model = GoLModel.load(run / "gol-tiny.pt")
+    frames = np.random.default_rng(0).random((10, 40, 72, 3)).astype(np.float32)
+    for mask in MASKS:
+        data = model.encode(frames, mask, 1.0)
+        a, b = model.decode(data), model.decode(data)
+        assert a.shape == frames.shape and np.array_equal(a, b)
+    other = GoLModel(model.config)
+    with pytest.raises(ValueError, match="made by GoL weights"):
+        other.decode(data, "x.gol")
+
+
+def test_missing_weights_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_GOL_WEIGHTS", str(tmp_path / "none.pt"))
+    with pytest.raises(CodecUnavailable, match="codec gol: weights .*none.pt are missing .*BENCH_GOL_WEIGHTS"):
+        create_codec("gol").check_available()
+    (tmp_path / "none.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CodecUnavailable, match="is not a GoL checkpoint"):
+        create_codec("gol").check_available()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weights", ["tiny", "shipped"])
+def test_gol_sweep_real_files_decoded_exactly_from_the_file(weights, tiny_run, tmp_path, monkeypatch):
+    if weights == "tiny":
+        monkeypatch.setenv("BENCH_GOL_WEIGHTS", tiny_run[3]["checkpoint"])
+    elif not SHIPPED_WEIGHTS.is_file():
+        pytest.skip(f"no shipped GoL checkpoint at {SHIPPED_WEIGHTS}")
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--suite", "demo", "--sequences", "carphone", "--codecs", "gol", "--bpp", "0.02",
+                 "--frames", "6", "--jobs", "1", "--no-progress", "--store", str(store)]) == 0
+    with Store(store, readonly=True) as st:
+        (row,) = st.results()
+    assert row["status"] in ("ok", "unreachable") and row["bits_source"] == "file"
+    assert row["bits"] == Path(row["bitstream"]).stat().st_size * 8
+    cfg = row["config"]["codec"]
+    assert cfg["checkpoint"]["sha256"] and cfg["ladder"] and row["config"]["bitstream_meta"]["mask"] in MASKS
+    assert np.isfinite(row["metrics"]["psnr_y"])
+    codec = create_codec("gol")
+    src = prepared_source(row["config"]["sequence"])
+    bs = Bitstream([Path(row["bitstream"])], row["knob"], [], 0.0)
+    a = codec.decode(bs, src, tmp_path / "a").path.read_bytes()
+    b = codec.decode(bs, src, tmp_path / "b").path.read_bytes()
+    assert a == b and len(a) == src.format.frame_bytes * 6
