@@ -10,6 +10,7 @@ given machine. Runs on CPU (slowly) or on a GPU (``--codec-opt gol.device=cuda``
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from functools import lru_cache
@@ -33,7 +34,11 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
 
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-        return {"ladder": [(str(m), float(q)) for m, q in ck["ladder"]], "model_id": ck["model_id"],
+        ladder = [(str(m), float(q)) for m, q in ck["ladder"]]
+        bpp = {(e["mask"], float(e["q"])): e["bpp"] for e in ck["card"].get("ladder", [])}
+        span = [bpp.get(ladder[0]), bpp.get(ladder[-1])]
+        slope = math.log(span[1] / span[0]) / (len(ladder) - 1) if len(ladder) > 1 and all(span) else 0.1
+        return {"ladder": ladder, "log_bpp_slope": max(slope, 0.01), "model_id": ck["model_id"],
                 "name": ck["card"].get("config", {}).get("run", {}).get("name", path.stem),
                 "steps": ck["card"].get("steps", {})}
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line
@@ -44,8 +49,7 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
 class GoL(Codec):
     name = "gol"
     description = "GoL (Group-of-Latents), bench's own implementation and weights: rung of mask x quality"
-    knob = Knob("rung", 0, 43, start=10, more_bits=+1, log_bpp_slope=0.1)
-    option_defaults = {"device": "auto", "threads": 1}
+    option_defaults = {"device": "auto", "threads": 0}  # threads 0: the CPU threads the harness gives each job
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -53,6 +57,17 @@ class GoL(Codec):
             import torch
 
             self.options["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+
+    @property
+    def knob(self) -> Knob:
+        """``rung`` 0..len(ladder)-1 of the checkpoint's rate ladder, starting in its middle; the
+        solver's first step is the ladder's mean d ln(bpp) per rung on the held-out clip."""
+        try:
+            f = self.facts()
+        except CodecUnavailable:
+            f = {"ladder": [None], "log_bpp_slope": 0.1}
+        n = len(f["ladder"])
+        return Knob("rung", 0, n - 1, start=(n - 1) // 2, more_bits=+1, log_bpp_slope=f["log_bpp_slope"])
 
     def weights(self) -> Path:
         p = codec_setting(self.name, "weights") or SHIPPED_WEIGHTS
@@ -89,13 +104,13 @@ class GoL(Codec):
     def capabilities(self) -> dict:
         return {**super().capabilities(), "bit_depths": [8, 10], "intra_period": -1}
 
-    def knob_range(self, seq) -> tuple[float, float]:
-        return 0, len(self.facts()["ladder"]) - 1
-
     def _cmd(self, action: str, bitstream: Path, extra: list[str]) -> list[str]:
+        import torch
+
+        threads = int(self.options["threads"]) or torch.get_num_threads()
         return [sys.executable, "-m", "bench.gol.driver", action, "--weights", str(self.weights()),
                 "--bitstream", str(bitstream.resolve()), "--device", str(self.options["device"]),
-                "--threads", str(int(self.options["threads"])), *extra]
+                "--threads", str(threads), *extra]
 
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
         workdir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ Modules: :mod:`.layers` (building blocks), :mod:`.tokenizer` (causal video autoe
 ``constriction``'s rANS coder), :mod:`.generator` (flow-matching P-latent generator, seeded
 deterministic sampling), :mod:`.masks` (the group masks and the ordered rate knob),
 :mod:`.bitstream` (the file format), :mod:`.model` (the three parts together: encode frames to bytes,
-decode bytes to frames), :mod:`.data` and :mod:`.train` (training), :mod:`.driver` (the encode/decode
-process the ``gol`` codec adapter runs). The shipped checkpoint and its model card are in
+decode bytes to frames), :mod:`.data`, :mod:`.losses`, :mod:`.train` and :mod:`.model_card`
+(training and the measured card), :mod:`.driver` (the encode/decode process the ``gol`` codec
+adapter runs). The shipped checkpoint and its model card are in
 ``bench/gol/weights/``.
 """

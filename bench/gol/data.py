@@ -1,7 +1,11 @@
-"""Training clips: decoded once (RGB, scaled) into a cache, then sampled as random crops with random
-flips and temporal strides."""
+"""Training data: clips decoded once (RGB, scaled) into a cache and sampled as random crops with
+random flips and temporal strides (:class:`ClipSampler`, for the tokenizer); and the same clips
+encoded once by the finished tokenizer into latents, sampled as random latent windows and crops
+(:class:`LatentSampler`, for the I-latent codec and the generator, which then never run the
+tokenizer)."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -36,7 +40,8 @@ def load_clips(folder: Path, scale: float, exclude: list[str]) -> dict[str, np.n
         raise InputError(f"{folder}: no training videos ({', '.join(sorted(VIDEO_SUFFIXES))})")
     out = {}
     for p in files:
-        cached = cache_dir() / "gol-train" / f"{p.stem}_{p.stat().st_size}_x{scale:g}.npy"
+        st = p.stat()  # a changed file (size or time) is decoded again
+        cached = cache_dir() / "gol-train" / f"{p.stem}_{st.st_size}_{st.st_mtime_ns}_x{scale:g}.npy"
         if not cached.is_file():
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp.npy")
@@ -72,3 +77,64 @@ class ClipSampler:
             win = clip[t0:t0 + (frames - 1) * stride + 1:stride, y0:y0 + crop, x0:x0 + crop]
             out[b] = win[:, :, ::-1] if self.rng.random() < 0.5 else win
         return torch.from_numpy(out).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
+
+
+class LatentSampler:
+    """Latent sequences (before normalisation) of every training clip, at each temporal stride and
+    phase, plain and flipped, made by the tokenizer from whole (padded) frames as at inference time;
+    ``sample`` draws random windows of ``length`` latents, ``crop`` x ``crop`` latents:
+    (B, length, C, crop, crop)."""
+
+    def __init__(self, seqs: list[torch.Tensor], seed: int = 0):
+        self.seqs = seqs
+        self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    @torch.no_grad()
+    def build(cls, tokenizer, clips: dict[str, np.ndarray], strides, device: str, cache: Path | None = None,
+              seed: int = 0) -> "LatentSampler":
+        """Encode the clips with ``tokenizer.encode_raw`` (or load them from ``cache`` when it was made
+        by the same encoder weights from the same clips and strides)."""
+        from .tokenizer import SPACE_STRIDE, TIME_STRIDE
+
+        h = hashlib.sha256(repr(sorted(strides)).encode() + repr(sorted(clips)).encode())
+        for k, v in sorted(tokenizer.state_dict().items()):
+            if k.startswith("enc."):  # the encoder's weights (normalisation is applied when sampling)
+                h.update(k.encode() + v.detach().cpu().numpy().tobytes())
+        key = h.hexdigest()[:16]
+        if cache is not None and cache.is_file():
+            saved = torch.load(cache, weights_only=True)
+            if saved.get("key") == key:
+                return cls(saved["seqs"], seed)
+        seqs = []
+        for clip in clips.values():
+            for s in strides:
+                for phase in range(s):
+                    frames = clip[phase::s]
+                    n = len(frames) // TIME_STRIDE * TIME_STRIDE
+                    for flip in ((False, True) if n else ()):
+                        lat = []
+                        for i in range(0, n, 2 * TIME_STRIDE):
+                            x = torch.from_numpy(np.array(frames[i:min(n, i + 2 * TIME_STRIDE)]))
+                            x = x.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+                            x = x.flip(-1) if flip else x
+                            pad = (0, -x.shape[3] % SPACE_STRIDE, 0, -x.shape[2] % SPACE_STRIDE)
+                            lat.append(tokenizer.encode_raw(torch.nn.functional.pad(x, pad, mode="replicate")).cpu())
+                        seqs.append(torch.cat(lat))
+        if cache is not None:
+            tmp = cache.with_suffix(".tmp")
+            torch.save({"key": key, "seqs": seqs}, tmp)
+            tmp.replace(cache)
+        return cls(seqs, seed)
+
+    def sample(self, batch: int, length: int, crop: int) -> torch.Tensor:
+        weights = np.array([max(0, len(s) - length + 1) if min(s.shape[-2:]) >= crop else 0 for s in self.seqs], float)
+        if not weights.any():
+            raise InputError(f"no training clip has {length} latents of at least {crop}x{crop} (lower the crop)")
+        out = []
+        for _ in range(batch):
+            s = self.seqs[self.rng.choice(len(self.seqs), p=weights / weights.sum())]
+            t0 = self.rng.integers(0, len(s) - length + 1)
+            y0, x0 = self.rng.integers(0, s.shape[-2] - crop + 1), self.rng.integers(0, s.shape[-1] - crop + 1)
+            out.append(s[t0:t0 + length, :, y0:y0 + crop, x0:x0 + crop])
+        return torch.stack(out)

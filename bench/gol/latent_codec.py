@@ -12,6 +12,7 @@ interpolated geometrically between them, so the quality ``q`` is continuous in [
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -36,7 +37,7 @@ def _gauss_mass(x: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> tor
 
 def snap_scale(scale: torch.Tensor) -> torch.Tensor:
     """The nearest entry of SCALE_TABLE in log scale (what the entropy coder uses)."""
-    table = SCALE_TABLE.to(scale.device)
+    table = SCALE_TABLE.to(scale.device, scale.dtype)
     idx = torch.bucketize(scale.clamp(table[0], table[-1]).log(), ((table[1:].log() + table[:-1].log()) / 2))
     return table[idx]
 
@@ -72,6 +73,16 @@ class LatentCodec(nn.Module):
         mean, scale = self.h_s(z_hat).chunk(2, dim=1)
         return mean, F.softplus(scale) + 0.11
 
+    def _coding_params(self, h_s64: nn.Module, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """y's means and snapped scales for real coding, computed in float64 on the CPU: the entropy
+        coder's model must be the same bits in encoder and decoder, whatever their devices and thread
+        counts (a scale on the other side of a table boundary would derail the decoder)."""
+        mean, scale = h_s64(z_hat.detach().cpu().double()).chunk(2, dim=1)
+        return mean, snap_scale(F.softplus(scale) + 0.11)
+
+    def _h_s64(self) -> nn.Module:
+        return copy.deepcopy(self.h_s).cpu().double().eval()
+
     # --- training ----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction, bits per sample) with noise for the rate and rounding for the synthesis."""
@@ -96,13 +107,13 @@ class LatentCodec(nn.Module):
 
         gain, _ = self.gains(q)
         family = constriction.stream.model.QuantizedGaussian(-SYMBOL_RANGE, SYMBOL_RANGE)
-        parts = []
+        h_s64, parts = self._h_s64(), []
         for k in range(latents.shape[0]):
             y = self.g_a(latents[k:k + 1]) * gain
             z_sym, z_hat = self._quantise_z(self.h_a(y))
-            mean, scale = self._params(z_hat)
-            y_sym = torch.round(y - mean).clamp(-SYMBOL_RANGE, SYMBOL_RANGE)
-            parts.append((z_sym, self._z_scales(z_sym), y_sym, snap_scale(scale)))
+            mean, y_scale = self._coding_params(h_s64, z_hat)
+            y_sym = torch.round(y.cpu().double() - mean).clamp(-SYMBOL_RANGE, SYMBOL_RANGE)
+            parts.append((z_sym, self._z_scales(z_sym), y_sym, y_scale))
         coder = constriction.stream.stack.AnsCoder()
         for z_sym, z_scale, y_sym, y_scale in reversed(parts):  # a stack: the last encoded is decoded first
             for sym, sc in ((y_sym, y_scale), (z_sym, z_scale)):
@@ -121,15 +132,15 @@ class LatentCodec(nn.Module):
         dev = self.z_mean.device
         n, m = self.z_mean.numel(), self.log_gain.shape[1]
         zshape, yshape = (1, n, shape[0] // 8, shape[1] // 8), (1, m, shape[0] // 4, shape[1] // 4)
-        out = []
+        h_s64, out = self._h_s64(), []
         for _ in range(count):
             z_scale = self._z_scales(torch.zeros(zshape, device=dev))
             z_sym = torch.from_numpy(coder.decode(family, np.zeros(z_scale.numel()), _f64(z_scale)).astype(np.float32))
             z_sym = z_sym.reshape(zshape).to(dev)
-            mean, scale = self._params(z_sym + self.z_mean[None, :, None, None])
-            y_scale = snap_scale(scale)
-            y_sym = torch.from_numpy(coder.decode(family, np.zeros(y_scale.numel()), _f64(y_scale)).astype(np.float32))
-            out.append(self.g_s((y_sym.reshape(yshape).to(dev) + mean) * inv_gain))
+            mean, y_scale = self._coding_params(h_s64, z_sym + self.z_mean[None, :, None, None])
+            y_sym = torch.from_numpy(coder.decode(family, np.zeros(y_scale.numel()), _f64(y_scale)))
+            y_hat = (y_sym.reshape(yshape) + mean).float().to(dev)
+            out.append(self.g_s(y_hat * inv_gain))
         return torch.cat(out)
 
     def _quantise_z(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

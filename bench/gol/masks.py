@@ -7,8 +7,10 @@ fractions the paper gives: all, about a half, a third, a quarter). Decoding walk
 windows of four whatever the mask; the generator was trained on random known/unknown patterns.
 
 The solver sweeps one integer knob: an index into the model's *rate ladder*, the (mask, quality)
-pairs sorted by the bpp they gave on a held-out clip when the checkpoint was made (per mask, only
-the qualities whose rate rises with the quality).
+pairs on the rate-distortion front of a held-out clip when the checkpoint was made: sorted by the
+bpp they gave, without those that a cheaper pair matches or beats in both PSNR and LPIPS, so each
+rung up costs more bits and is better in at least one of the two (both, because generated
+P-latents are judged by how they look, as the paper does, and PSNR alone would favour blur).
 """
 from __future__ import annotations
 
@@ -27,15 +29,10 @@ def default_ladder(levels: int) -> list[tuple[str, float]]:
     return [(m, q) for m in ("1000", "1001", "1010", "1111") for q in qs]
 
 
-def monotone_ladder(measured: list[dict]) -> list[tuple[str, float]]:
-    """The rate ladder from measured entries ``{"mask", "q", "bpp"}``: for each mask only the
-    qualities whose rate rises with ``q`` (a lower ``q`` that costs more than a higher one is never
-    worth using), then every kept pair sorted by bpp."""
-    kept = []
-    for mask in MASKS:
-        lowest = float("inf")
-        for e in sorted((e for e in measured if e["mask"] == mask), key=lambda e: -e["q"]):
-            if e["bpp"] < lowest:
-                kept.append(e)
-                lowest = e["bpp"]
-    return [(e["mask"], e["q"]) for e in sorted(kept, key=lambda e: e["bpp"])]
+def pareto_ladder(measured: list[dict]) -> list[tuple[str, float]]:
+    """The rate ladder from measured entries ``{"mask", "q", "bpp", "psnr_rgb", "lpips"}``: sorted
+    by bpp, without the entries that a cheaper one matches or beats in both PSNR and LPIPS (the
+    rate-distortion front in both measures)."""
+    order = sorted(measured, key=lambda e: (e["bpp"], -e["psnr_rgb"], e["lpips"]))
+    return [(e["mask"], e["q"]) for i, e in enumerate(order)
+            if not any(c["psnr_rgb"] >= e["psnr_rgb"] and c["lpips"] <= e["lpips"] for c in order[:i])]

@@ -38,29 +38,33 @@ def last_losses(losses: Path) -> dict:
 
 
 @torch.no_grad()
-def measure_card(model, frames: np.ndarray, clip: str, train_clips: dict[str, int], cfg: dict, steps: dict,
-                 losses: Path) -> dict:
-    """The card's data: bpp of every (mask, q) on the held-out ``frames`` (RGB (T, H, W, 3) in [0, 1]),
-    and PSNR / LPIPS with encode and decode times at each mask's lowest and highest q."""
-    t, h, w, _ = frames.shape
+def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_clips: dict[str, int], cfg: dict,
+                 steps: dict, losses: Path) -> dict:
+    """The card's data. Every (mask, q) is coded and decoded from its file on ``small`` (the held-out
+    frames at the training scale, RGB (T, H, W, 3) in [0, 1]) for the rate ladder: bpp, PSNR, LPIPS.
+    Each mask's lowest and highest q is also measured on ``frames`` (full size) with its times."""
     levels = model.codec.levels
     ladder, quality = [], []
+
+    def code(x: np.ndarray, mask: str, q: float) -> dict:
+        t, h, w, _ = x.shape
+        t0 = time.perf_counter()
+        data = model.encode(x, mask, q)
+        t1 = time.perf_counter()
+        rec = model.decode(data)
+        return {"mask": mask, "q": q, "bytes": len(data), "bpp": len(data) * 8 / (t * h * w),
+                "psnr_rgb": round(_psnr(x, rec), 3), "lpips": round(_lpips(x, rec), 4),
+                "encode_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}
+
     for mask in MASKS:
         for q in [i / 2 for i in range(2 * levels - 1)]:
-            t0 = time.perf_counter()
-            data = model.encode(frames, mask, q)
-            enc = time.perf_counter() - t0
-            entry = {"mask": mask, "q": q, "bytes": len(data), "bpp": len(data) * 8 / (t * h * w)}
-            ladder.append(entry)
+            ladder.append(code(small, mask, q))
             if q in (0, levels - 1):
-                t0 = time.perf_counter()
-                rec = model.decode(data)
-                entry.update(psnr_rgb=round(_psnr(frames, rec), 3), lpips=round(_lpips(frames, rec), 4),
-                             encode_s=round(enc, 2), decode_s=round(time.perf_counter() - t0, 2))
-                quality.append(entry)
+                quality.append(code(frames, mask, q))
+    t, h, w, _ = frames.shape
     return {"data": {"clips": train_clips, "heldout": clip, "scale": cfg["data"].get("scale", 0.5),
-                     "heldout_frames": t, "heldout_size": f"{w}x{h}"},
-            "steps": dict(steps), "losses": last_losses(losses), "ladder": ladder,
+                     "heldout_frames": t, "heldout_size": f"{w}x{h}", "ladder_size": f"{small.shape[2]}x{small.shape[1]}"},
+            "steps": dict(steps), "losses": last_losses(losses), "ladder": ladder, "quality": quality,
             "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
                            for k in ("tokenizer", "codec", "generator")},
             "config": {k: v for k, v in cfg.items() if not k.startswith("_")},
@@ -84,17 +88,21 @@ def write_card(model, path: Path, checkpoint: Path) -> None:
              "held out; never the evaluation suites",
              "- training steps: " + ", ".join(f"{k} {v}" for k, v in c["steps"].items()),
              *([f"- training data source and terms: {c['config']['data']['source']}"] if c["config"]["data"].get("source") else []),
+             *([f"- history: {c['config']['run']['history']}"] if c["config"]["run"].get("history") else []),
              f"- made: {c['made']}", "", "## Last logged losses", ""]
     for stage, row in c["losses"].items():
         lines.append(f"- {stage}: " + ", ".join(f"{k} {v}" for k, v in row.items()))
     lines += ["", f"## Held-out clip `{c['data']['heldout']}`, first {c['data']['heldout_frames']} frames at "
               f"{c['data']['heldout_size']} (bits = file size)", "",
               "| mask | q | bpp | PSNR-RGB (dB) | LPIPS-Alex | encode (s) | decode (s) |", "|---|---|---|---|---|---|---|"]
-    for e in sorted(c["ladder"], key=lambda e: e["bpp"]):
-        if "psnr_rgb" in e:
-            lines.append(f"| {e['mask']} | {e['q']} | {e['bpp']:.5f} | {e['psnr_rgb']} | {e['lpips']} | "
-                         f"{e['encode_s']} | {e['decode_s']} |")
-    bpp = {(e["mask"], e["q"]): e["bpp"] for e in c["ladder"]}
-    lines += ["", f"Rate ladder ({len(model.ladder)} of {len(bpp)} measured pairs; the `gol` codec's knob indexes it, "
-              "in this order): " + ", ".join(f"{m}/q{q}: {bpp[(m, q)]:.5f}" for m, q in model.ladder), ""]
+    for e in sorted(c["quality"], key=lambda e: e["bpp"]):
+        lines.append(f"| {e['mask']} | {e['q']} | {e['bpp']:.5f} | {e['psnr_rgb']} | {e['lpips']} | "
+                     f"{e['encode_s']} | {e['decode_s']} |")
+    m = {(e["mask"], e["q"]): e for e in c["ladder"]}
+    lines += ["", f"## Rate ladder: the `gol` codec's knob, rung 0 up ({c['data']['ladder_size']}, the training scale)", "",
+              f"{len(model.ladder)} of {len(m)} measured (mask, q) pairs: sorted by bpp, each better than every cheaper "
+              "pair in PSNR or in LPIPS.", "", "| rung | mask | q | bpp | PSNR-RGB (dB) | LPIPS-Alex |", "|---|---|---|---|---|---|"]
+    lines += [f"| {i} | {k[0]} | {k[1]} | {m[k]['bpp']:.5f} | {m[k]['psnr_rgb']} | {m[k]['lpips']} |"
+              for i, k in enumerate(model.ladder)]
+    lines.append("")
     path.write_text("\n".join(lines))

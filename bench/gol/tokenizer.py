@@ -30,18 +30,26 @@ class VideoTokenizer(nn.Module):
         self.register_buffer("latent_mean", torch.zeros(latent_ch))
         self.register_buffer("latent_std", torch.ones(latent_ch))
 
+    def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
+        """(T, 3, H, W) -> latents before normalisation (T/4, C, H/16, W/16)."""
+        t, c, h, w = frames.shape
+        return self.enc(frames.reshape(t // TIME_STRIDE, TIME_STRIDE * c, h, w))
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.latent_mean[:, None, None]) / self.latent_std[:, None, None]
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.latent_std[:, None, None] + self.latent_mean[:, None, None]
+
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """(T, 3, H, W) -> normalised latents (T/4, C, H/16, W/16)."""
-        t, c, h, w = frames.shape
-        x = frames.reshape(t // TIME_STRIDE, TIME_STRIDE * c, h, w)
-        z = self.enc(x)
-        return (z - self.latent_mean[:, None, None]) / self.latent_std[:, None, None]
+        return self.normalise(self.encode_raw(frames))
 
     def decode(self, latents: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
         """normalised latents (N, C, h, w) -> frames (4N, 3, 16h, 16w) in [-1, 1]; ``before`` is the
         latent that precedes ``latents[0]`` (None at the start of a sequence)."""
         prev = torch.cat([latents[:1] if before is None else before[None], latents[:-1]], dim=0)
-        z, prev = (v * self.latent_std[:, None, None] + self.latent_mean[:, None, None] for v in (latents, prev))
+        z, prev = self.denormalise(latents), self.denormalise(prev)
         x = self.dec(torch.cat([z, prev], dim=1))
         n, _, h, w = x.shape
         return x.reshape(n * TIME_STRIDE, 3, h, w).clamp(-1, 1)

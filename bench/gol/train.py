@@ -25,13 +25,15 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .data import ClipSampler, decode_rgb, load_clips
+from .data import ClipSampler, LatentSampler, decode_rgb, load_clips
+from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
-from .masks import monotone_ladder
+from .masks import pareto_ladder
 from .model import GoLModel
-from .tokenizer import TIME_STRIDE
+from .tokenizer import SPACE_STRIDE, TIME_STRIDE
 
-STAGES = ("tokenizer", "codec", "generator")
+STAGES = ("tokenizer", "codec", "generator", "decoder")
+REQUIRED = STAGES[:3]  # [stage_decoder] is optional (no table: no steps)
 
 
 def load_config(path: Path) -> dict:
@@ -39,7 +41,7 @@ def load_config(path: Path) -> dict:
         cfg = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path}: not a readable TOML training config ({exc})") from None
-    for key in ("run", "data", "model", *(f"stage_{s}" for s in STAGES)):
+    for key in ("run", "data", "model", *(f"stage_{s}" for s in REQUIRED)):
         if key not in cfg:
             raise InputError(f"{path}: no [{key}] table")
     cfg["_path"] = str(path)
@@ -47,7 +49,7 @@ def load_config(path: Path) -> dict:
 
 
 class Trainer:
-    def __init__(self, cfg: dict, out: Path, device: str):
+    def __init__(self, cfg: dict, out: Path, device: str, init_from: Path | None = None):
         self.cfg, self.out, self.device = cfg, out, device
         torch.manual_seed(cfg["run"].get("seed", 0))
         self.model = GoLModel(cfg["model"]).to(device)
@@ -58,15 +60,33 @@ class Trainer:
         if state.is_file():
             st = torch.load(state, map_location=device, weights_only=False)
             self.model.load_state_dict(st["model"])
-            self.steps, self.opt_state, self.finalised = st["steps"], st["opt"], st.get("finalised", False)
+            self.steps.update(st["steps"])
+            self.opt_state, self.finalised = st["opt"], st.get("finalised", False)
+        elif init_from:
+            self.init_from(init_from)
         self.rng = np.random.default_rng(cfg["run"].get("seed", 0) + sum(self.steps.values()))
         d = cfg["data"]
         root = Path(cfg["_path"]).parent
         self.clips_dir = (root / d["clips"]).resolve() if not Path(d["clips"]).is_absolute() else Path(d["clips"])
         self.heldout = d.get("heldout", "")
         clips = load_clips(self.clips_dir, d.get("scale", 0.5), [self.heldout])
+        self.clips, self.strides = clips, tuple(d.get("strides", [1, 2]))
         self.train_clips = {name: len(c) for name, c in clips.items()}
-        self.sampler = ClipSampler(clips, tuple(d.get("strides", [1, 2])), seed=int(self.rng.integers(1 << 31)))
+        self.sampler = ClipSampler(clips, self.strides, seed=int(self.rng.integers(1 << 31)))
+        self._latents: LatentSampler | None = None
+
+    def init_from(self, path: Path) -> None:
+        """Start from a finalised checkpoint (e.g. the shipped one): its weights and its steps (from its
+        card), fresh optimisers. This is how training goes on where only the checkpoint was kept."""
+        try:
+            src = GoLModel.load(path, self.device)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if src.config != self.model.config:
+            raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
+        self.model.load_state_dict(src.state_dict())
+        self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
+        self.log(stage="init", checkpoint=str(path), model_id=src.model_id().hex(), steps=self.steps)
 
     # --- bookkeeping -------------------------------------------------------------------------
     @property
@@ -87,39 +107,81 @@ class Trainer:
     def reset(self, stage: str) -> None:
         """Start ``stage`` again: fresh weights, optimiser and schedule (later stages are not touched)."""
         setattr(self.model, stage, getattr(GoLModel(self.cfg["model"]), stage).to(self.device))
-        self.steps[stage] = 0
-        self.opt_state.pop(stage, None)
-        if stage == "tokenizer":
-            self.opt_state.pop("normalised", None)
+        for name in (stage, "decoder") if stage == "tokenizer" else (stage,):
+            self.steps[name] = 0
+            self.opt_state.pop(name, None)
 
     def lam(self, q: torch.Tensor) -> torch.Tensor:
         lo, hi = self.cfg["stage_codec"]["lambdas"]
         return torch.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * q / (self.model.codec.levels - 1))
 
     # --- stages ------------------------------------------------------------------------------
+    def stage_config(self, stage: str) -> dict:
+        return self.cfg.get(f"stage_{stage}", {"steps": 0})
+
     def params(self, stage: str):
-        return {"tokenizer": self.model.tokenizer, "codec": self.model.codec, "generator": self.model.generator}[stage].parameters()
+        """The parameters a stage trains (the decoder stage: the tokenizer's decoder alone)."""
+        m = self.model
+        return {"tokenizer": m.tokenizer, "codec": m.codec, "generator": m.generator, "decoder": m.tokenizer.dec}[stage].parameters()
+
+    def decode_pairs(self, z: torch.Tensor) -> torch.Tensor:
+        """Frames (B, 8, 3, H, W) from raw latents (B, 2, C, h, w): the first group decoded as a
+        sequence's start, the second with the first as its previous latent (as ``decode`` does)."""
+        b = z.shape[0]
+        prev = torch.stack([z[:, 0], z[:, 0]], 1)
+        y = self.model.tokenizer.dec(torch.cat([z, prev], 2).flatten(0, 1))
+        return y.reshape(b, 2 * TIME_STRIDE, 3, *y.shape[-2:])
+
+    def frame_losses(self, y: torch.Tensor, x: torch.Tensor, sc: dict) -> dict:
+        """L1 + MSE, and ``perceptual`` x LPIPS on the second group's frames (decoded with a real
+        previous latent)."""
+        l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
+        out = {"loss": l1 + mse, "l1": l1.item(), "psnr": 10 * math.log10(4 / max(mse.item(), 1e-10))}
+        if sc.get("perceptual", 0):
+            lp = lpips_loss(y[:, TIME_STRIDE:].flatten(0, 1), x[:, TIME_STRIDE:].flatten(0, 1))
+            out["loss"] = out["loss"] + sc["perceptual"] * lp
+            out["lpips"] = lp.item()
+        return out
 
     def step_tokenizer(self, sc: dict) -> dict:
+        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"]).to(self.device)
+        z = self.model.tokenizer.encode_raw(x.flatten(0, 1)).unflatten(0, (x.shape[0], 2))
+        out = self.frame_losses(self.decode_pairs(z), x, sc)
+        out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z ** 2).mean()
+        return out
+
+    def step_decoder(self, sc: dict) -> dict:
+        """The paper's second stage, on our budget: the tokenizer's decoder learns to make frames
+        from I-latents as the codec decodes them (random quality; a quarter left uncoded, as the
+        generator's latents are), with the frame losses, everything else frozen."""
         tok = self.model.tokenizer
         x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"]).to(self.device)
-        b, t, c, h, w = x.shape
-        z = tok.enc(x.reshape(b * 2, TIME_STRIDE * c, h, w)).reshape(b, 2, -1, h // 16, w // 16)
-        prev = torch.stack([z[:, 0], z[:, 0]], 1)
-        y = tok.dec(torch.cat([z, prev], 2).flatten(0, 1)).reshape(b, t, c, h, w)
-        l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
-        loss = l1 + mse + sc.get("latent_l2", 1e-4) * (z ** 2).mean()
-        psnr = 10 * math.log10(4 / max(mse.item(), 1e-10))
-        return {"loss": loss, "l1": l1.item(), "psnr": psnr}
+        b = x.shape[0]
+        with torch.no_grad():
+            z = tok.encode(x.flatten(0, 1))
+            q = torch.rand(b, device=self.device).repeat_interleave(2) * (self.model.codec.levels - 1)
+            coded = self.model.codec(z, q)[0]
+            keep = (torch.rand(2 * b, device=self.device) < 0.25)[:, None, None, None]
+            z = tok.denormalise(torch.where(keep, z, coded)).unflatten(0, (b, 2))
+        return self.frame_losses(self.decode_pairs(z), x, sc)
+
+    def latent_sampler(self) -> LatentSampler:
+        """The training clips encoded once by the (finished) tokenizer, kept in ``latents.pt``."""
+        if self._latents is None:
+            t0 = time.time()
+            self._latents = LatentSampler.build(self.model.tokenizer, self.clips, self.strides, self.device,
+                                                self.out / "latents.pt", seed=int(self.rng.integers(1 << 31)))
+            print(f"latents of the training clips ready in {time.time() - t0:.0f} s", flush=True)
+        return self._latents
 
     @torch.no_grad()
-    def latents(self, frames: int, sc: dict) -> torch.Tensor:
-        """Normalised latents (B, frames/4, C, h, w) of a batch of random crops."""
-        x = self.sampler.sample(sc["batch"], frames, sc["crop"]).to(self.device)
-        return self.model.tokenizer.encode(x.flatten(0, 1)).unflatten(0, (x.shape[0], frames // TIME_STRIDE))
+    def latents(self, length: int, sc: dict) -> torch.Tensor:
+        """Normalised latents (B, length, C, h, w) of random windows and crops (``crop`` in pixels)."""
+        z = self.latent_sampler().sample(sc["batch"], length, sc["crop"] // SPACE_STRIDE).to(self.device)
+        return self.model.tokenizer.normalise(z)
 
     def step_codec(self, sc: dict) -> dict:
-        lat = self.latents(TIME_STRIDE, sc)[:, 0]
+        lat = self.latents(1, sc)[:, 0]
         q = torch.rand(lat.shape[0], device=self.device) * (self.model.codec.levels - 1)
         rec, bits = self.model.codec(lat, q)
         mse = ((rec - lat) ** 2).mean((1, 2, 3))
@@ -128,7 +190,7 @@ class Trainer:
         return {"loss": loss, "bpp": bpp.mean().item(), "latent_mse": mse.mean().item()}
 
     def step_generator(self, sc: dict) -> dict:
-        lat = self.latents((WINDOW + 1) * TIME_STRIDE, sc)
+        lat = self.latents(WINDOW + 1, sc)
         b = lat.shape[0]
         with torch.no_grad():
             q = torch.rand(b, device=self.device) * (self.model.codec.levels - 1)
@@ -152,14 +214,15 @@ class Trainer:
                 return [ABSENT if self.rng.random() < 0.1 else KNOWN] + win
 
     def run_stage(self, stage: str, deadline: float) -> bool:
-        sc = self.cfg[f"stage_{stage}"]
+        sc = self.stage_config(stage)
         if self.steps[stage] >= sc["steps"]:
             return True
-        if stage == "codec" and self.steps["codec"] == 0 and not self.opt_state.get("normalised"):
+        if stage == "codec" and self.steps["codec"] == 0:  # the tokenizer's encoder is final from here on
             self.normalise_latents()
-        for name in STAGES:
-            for p in self.params(name):
-                p.requires_grad_(name == stage)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        for p in self.params(stage):
+            p.requires_grad_(True)
         self.model.train()
         params = list(self.params(stage))
         gains = [p for p in params if p.ndim == 2 and p.shape[0] == self.model.codec.levels and stage == "codec"]
@@ -169,11 +232,13 @@ class Trainer:
         if stage in self.opt_state:
             opt.load_state_dict(self.opt_state[stage])
         fn = getattr(self, f"step_{stage}")
-        t0, acc = time.time(), {}
+        t0, acc, first = time.time(), {}, self.steps[stage]
+        fresh = stage not in self.opt_state  # a new optimiser (also after --init-from) warms up again
         while self.steps[stage] < sc["steps"] and time.time() < deadline:
             frac = self.steps[stage] / sc["steps"]
+            warm = min(1.0, (self.steps[stage] - (first if fresh else 0) + 1) / 100)
             for g in opt.param_groups:  # cosine decay after a short warm-up
-                g["lr"] = g["scale"] * sc["lr"] * min(1.0, (self.steps[stage] + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
+                g["lr"] = g["scale"] * sc["lr"] * warm * 0.5 * (1 + math.cos(math.pi * frac))
             out = fn(sc)
             opt.zero_grad(set_to_none=True)
             out["loss"].backward()
@@ -196,14 +261,12 @@ class Trainer:
 
     @torch.no_grad()
     def normalise_latents(self) -> None:
-        """Per-channel mean and std of the tokenizer's latents, so later stages see unit variance."""
+        """Per-channel mean and std of the tokenizer's latents of all training clips, so later stages
+        see unit variance."""
         tok = self.model.tokenizer
-        tok.latent_mean.zero_(); tok.latent_std.fill_(1.0)
-        sc = self.cfg["stage_codec"]
-        z = torch.cat([self.latents(TIME_STRIDE, sc).flatten(0, 1) for _ in range(8)])
-        tok.latent_mean.copy_(z.mean((0, 2, 3)))
-        tok.latent_std.copy_(z.std((0, 2, 3)).clamp_min(1e-3))
-        self.opt_state["normalised"] = True
+        z = torch.cat([s.transpose(0, 1).flatten(1) for s in self.latent_sampler().seqs], dim=1)
+        tok.latent_mean.copy_(z.mean(1))
+        tok.latent_std.copy_(z.std(1).clamp_min(1e-3))
         self.log(stage="normalise", mean=tok.latent_mean.tolist(), std=tok.latent_std.tolist())
 
     # --- finalising --------------------------------------------------------------------------
@@ -213,11 +276,16 @@ class Trainer:
         from .model_card import measure_card, write_card
 
         self.model.eval()
-        clip = self.clips_dir / self.heldout
-        frames = decode_rgb(clip, 1.0)[: self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
-        self.model.card = measure_card(self.model, frames, clip.name, self.train_clips, self.cfg, self.steps,
+        with torch.no_grad():  # measure the weights as shipped (fp16, see GoLModel.save)
+            for t in self.model.state_dict().values():
+                if t.is_floating_point():
+                    t.copy_(t.half().float())
+        clip, n = self.clips_dir / self.heldout, self.cfg["data"].get("heldout_frames", 16)
+        frames = decode_rgb(clip, 1.0)[:n].astype(np.float32) / 255
+        small = decode_rgb(clip, self.cfg["data"].get("scale", 0.5))[:n].astype(np.float32) / 255
+        self.model.card = measure_card(self.model, frames, small, clip.name, self.train_clips, self.cfg, self.steps,
                                        self.out / "losses.jsonl")
-        self.model.ladder = monotone_ladder(self.model.card["ladder"])
+        self.model.ladder = pareto_ladder(self.model.card["ladder"])
         self.model.save(self.checkpoint)
         write_card(self.model, self.out / "MODEL_CARD.md", self.checkpoint)
         self.finalised = True
@@ -232,8 +300,10 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--refinalise", action="store_true", help="measure the ladder and card again")
-    p.add_argument("--reset", choices=STAGES, action="append", default=[],
+    p.add_argument("--reset", choices=STAGES[:3], action="append", default=[],
                    help="train this stage again from fresh weights (repeatable)")
+    p.add_argument("--init-from", type=Path, help="without a saved state in the run folder, start from this "
+                   "finalised checkpoint's weights and steps (e.g. bench/gol/weights/gol-small.pt)")
     p.add_argument("--export", type=Path, help="copy <run name>.pt and MODEL_CARD.md here when finalised")
     a = p.parse_args(argv)
     try:
@@ -244,7 +314,7 @@ def main(argv=None) -> int:
             torch.set_num_threads(a.threads)
         dev = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
         deadline = time.time() + 60 * a.minutes
-        tr = Trainer(cfg, out, dev)
+        tr = Trainer(cfg, out, dev, a.init_from)
         for stage in a.reset:
             tr.reset(stage)
         before = dict(tr.steps)
