@@ -3,8 +3,9 @@
 The checkpoint shipped in ``bench/gol/weights/gol-small.pt`` is used unless ``BENCH_GOL_WEIGHTS``
 or ``weights = "..."`` under ``[gol]`` in ``codecs/codecs.toml`` names another (e.g. a run of
 ``python -m bench.gol.train``). Knob: ``rung``, an index into the checkpoint's rate ladder, the
-(mask, quality) pairs sorted by the bpp they gave on a held-out clip, so one ordered integer sweeps
-both the mask (1000, 1001, 1010, 1111) and the quality. Bits are the size of the GoL file; decoding
+(mask, quality) pairs on the rate-quality front of a held-out clip sorted by bpp (see
+:mod:`bench.gol.masks`), so one ordered integer sweeps both the mask (1000, 1001, 1010, 1111) and
+the quality. Bits are the size of the GoL file; decoding
 reads that file alone, and the P-latents' noise is seeded from its header, so decoding is exact on a
 given machine. Runs on CPU (slowly) or on a GPU (``--codec-opt gol.device=cuda``).
 """
