@@ -3,19 +3,14 @@ its rate ladder and quality on a held-out clip (all measured, from real files' s
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..metrics.psnr import mse, psnr_from_mse
 from .masks import MASKS
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return 10 * math.log10(1 / max(mse, 1e-12))
 
 
 def _lpips(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,7 +48,7 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
         t1 = time.perf_counter()
         rec = model.decode(data)
         return {"mask": mask, "q": q, "bytes": len(data), "bpp": len(data) * 8 / (t * h * w),
-                "psnr_rgb": round(_psnr(x, rec), 3), "lpips": round(_lpips(x, rec), 4),
+                "psnr_rgb": round(float(psnr_from_mse(mse(x, rec), 1.0)), 3), "lpips": round(_lpips(x, rec), 4),
                 "encode_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}
 
     for mask in MASKS:

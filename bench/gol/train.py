@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..metrics.psnr import psnr_from_mse
 from .data import ClipSampler, LatentSampler, decode_rgb, load_clips
 from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
@@ -136,7 +137,7 @@ class Trainer:
         """L1 + MSE, and ``perceptual`` x LPIPS on the second group's frames (decoded with a real
         previous latent)."""
         l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
-        out = {"loss": l1 + mse, "l1": l1.item(), "psnr": 10 * math.log10(4 / max(mse.item(), 1e-10))}
+        out = {"loss": l1 + mse, "l1": l1.item(), "psnr": float(psnr_from_mse(mse.item(), 2.0))}
         if sc.get("perceptual", 0):
             lp = lpips_loss(y[:, TIME_STRIDE:].flatten(0, 1), x[:, TIME_STRIDE:].flatten(0, 1))
             out["loss"] = out["loss"] + sc["perceptual"] * lp
