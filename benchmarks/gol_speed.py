@@ -8,6 +8,11 @@ Decoding is checked to give the same frames twice. Figures go to
 ``reports/benchmarks/gol_speed_<device>.json``.
 
     python benchmarks/gol_speed.py [--device cpu|cuda] [--frames 16] [--threads N] [--weights gol.pt]
+                                   [--clip PACKED.mp4]
+
+``--clip`` takes a clip of a GoL training pack instead (decoded by OpenCV, scaled to 1280x720): a
+GPU machine has no ffmpeg to prepare the demo suite, and the times do not depend on the content
+much.
 """
 from __future__ import annotations
 
@@ -21,12 +26,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.codecs.gol import SHIPPED_WEIGHTS
+from bench.gol import SHIPPED_WEIGHTS
+from bench.gol.evaluate import resize_area
 from bench.gol.model import GoLModel
+from bench.gol.pack import read_frames
 from bench.paths import write_benchmark_figures
-from bench.sequences import SequenceOptions, prepare
-from bench.suites import get_suite
-from bench.video.yuv import RawYuvReader
+
+
+def demo_frames(n: int) -> np.ndarray:
+    """The first ``n`` frames of the demo suite's bigbuckbunny, RGB in [0, 1]."""
+    from bench.sequences import SequenceOptions, prepare
+    from bench.suites import get_suite
+    from bench.video.yuv import RawYuvReader
+
+    seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("BENCH_DATA_DIR", str(Path(tmp) / "datasets"))
+        prepared = prepare(seq, SequenceOptions(frames=n, fps_step=1))
+        return np.stack([f.rgb() for f in RawYuvReader(prepared.yuv, prepared.format).frames(0, n)])
 
 
 def main() -> None:
@@ -35,15 +52,15 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS)
+    p.add_argument("--clip", type=Path, help="a packed clip instead of the demo's bigbuckbunny")
     p.add_argument("--output", type=Path)
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("BENCH_DATA_DIR", str(Path(tmp) / "datasets"))
-        prepared = prepare(seq, SequenceOptions(frames=a.frames, fps_step=1))
-        frames = np.stack([f.rgb() for f in RawYuvReader(prepared.yuv, prepared.format).frames(0, a.frames)])
+    if a.clip:
+        frames = resize_area(read_frames(a.clip)[:a.frames].astype(np.float32) / 255, 1280, 720)
+    else:
+        frames = demo_frames(a.frames)
     model = GoLModel.load(a.weights, a.device)
     sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
     rows = []
@@ -59,7 +76,7 @@ def main() -> None:
                      "encode_s": round(t1 - t0, 3), "decode_s": round(t2 - t1, 3), "decode_repeatable": same})
     result = {"device": a.device, "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
               "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
-              "frames": a.frames, "size": f"{frames.shape[2]}x{frames.shape[1]}", "weights": str(a.weights),
+              "frames": a.frames, "size": f"{frames.shape[2]}x{frames.shape[1]}", "weights": str(a.weights), "source": str(a.clip or "demo/bigbuckbunny"),
               "model_id": model.model_id().hex(),
               "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
                              for k in ("tokenizer", "codec", "generator")},

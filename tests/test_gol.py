@@ -30,7 +30,7 @@ seed = 0
 clips = "clips"
 heldout = "heldout.mp4"
 heldout_frames = 8
-scale = 1.0
+pixels = 100000
 strides = [1, 2]
 [model]
 latent_ch = 4
@@ -61,10 +61,14 @@ lr = 1e-3
 log_every = 1
 [stage_decoder]
 steps = {steps}
-batch = 1
+batch = 2
 crop = 128
 lr = 1e-4
 perceptual = 0.5
+temporal = 0.5
+adversarial = 0.1
+generated = 0.5
+disc_width = 8
 log_every = 1
 """
 
@@ -128,7 +132,7 @@ def test_tiny_training_trains_resumes_and_finalises(tiny_run):
     run = Path(done["out"])
     rows = [json.loads(x) for x in (run / "losses.jsonl").read_text().splitlines()]
     assert {r["stage"] for r in rows} >= {"tokenizer", "normalise", "codec", "generator", "decoder"}
-    assert all("lpips" in r for r in rows if r["stage"] == "decoder")
+    assert all("lpips" in r and "d_loss" in r and "temporal" in r for r in rows if r["stage"] == "decoder")
     assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
     card = (run / "MODEL_CARD.md").read_text()
     assert "Held-out clip `heldout.mp4`" in card and "tokenizer 3, codec 3, generator 3, decoder 3" in card
@@ -150,6 +154,33 @@ def test_tiny_training_trains_resumes_and_finalises(tiny_run):
     assert cont["steps"] == {"tokenizer": 4, "codec": 4, "generator": 4, "decoder": 4} and not cont["finalised"]
     init = json.loads((root / "cont" / "losses.jsonl").read_text().splitlines()[0])
     assert init["stage"] == "init" and init["model_id"] == GoLModel.load(Path(again["checkpoint"])).model_id().hex()
+
+
+def test_budget_save_weights_check_and_finish(tiny_run, tmp_path):
+    """The GPU lease's command on the CPU: time-capped stages end at the steps they reached, the
+    weights come back through --save-weights with a cross-device check, and --init-from + --finish
+    finalise them elsewhere; the check's files decode there to the same I-latents."""
+    import torch
+
+    from bench.gol.crossdevice import verify_check
+
+    root, cfg, _, _ = tiny_run
+    cfg.write_text(TINY.format(steps=100000))
+    out, check = tmp_path / "out", tmp_path / "check"
+    res = _train(cfg, "--out", str(tmp_path / "lease"), "--minutes", "5", "--save-weights", str(out / "gol.pt"),
+                 "--check-dir", str(check), "--budget", "tokenizer=0.05,codec=0.05,generator=0.05,decoder=0.05")
+    assert all(0 < v < 100000 for v in res["steps"].values()) and res["finalised"]  # every stage ran, then ended
+    weights = GoLModel.load(out / "gol.pt")
+    assert weights.card["steps"] == res["steps"] and weights.card["finalised"] is False
+    torch.set_num_threads(1)
+    rows = verify_check(weights, check)
+    assert len(rows) == 3 and all(r["ok"] and r["max_abs_diff"] <= 1 for r in rows)
+    done = _train(cfg, "--out", str(tmp_path / "here"), "--init-from", str(out / "gol.pt"), "--finish")
+    assert done["finalised"] and done["steps"] == res["steps"]
+    assert GoLModel.load(Path(done["checkpoint"])).model_id() == weights.model_id()
+    bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--budget", "tokeniser=1"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no stage 'tokeniser'" in bad.stderr
 
 
 def test_bad_config_is_one_line(tmp_path):
@@ -183,9 +214,9 @@ def test_entropy_model_does_not_depend_on_thread_count(tiny_run):
     try:
         torch.set_num_threads(2)
         data = model.encode(frames, "1111", 1.0)
-        two = model.codec.decompress(data[HEADER_BYTES:], 2, (8, 8), 1.0)
+        two = model.codec.decompress(data[HEADER_BYTES:], 2, model.latent_size(64, 96), 1.0)
         torch.set_num_threads(1)
-        one = model.codec.decompress(data[HEADER_BYTES:], 2, (8, 8), 1.0)
+        one = model.codec.decompress(data[HEADER_BYTES:], 2, model.latent_size(64, 96), 1.0)
     finally:
         torch.set_num_threads(before)
     assert torch.allclose(one, two, atol=1e-5)

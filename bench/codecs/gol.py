@@ -19,13 +19,12 @@ from pathlib import Path
 
 from ..codec_config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
+from ..gol import SHIPPED_WEIGHTS
 from ..tools import run_tool
 from ..video import VideoFormat
 from . import register
 from .base import Bitstream, Codec, Decoded, Knob
 from .checkout_codec import last_json
-
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "gol" / "weights" / "gol-small.pt"
 
 
 @lru_cache(maxsize=8)

@@ -1,68 +1,30 @@
-"""Training data: clips decoded once (RGB, scaled) into a cache and sampled as random crops with
-random flips and temporal strides (:class:`ClipSampler`, for the tokenizer); and the same clips
-encoded once by the finished tokenizer into latents, sampled as random latent windows and crops
-(:class:`LatentSampler`, for the I-latent codec and the generator, which then never run the
-tokenizer)."""
+"""Training data: the pack's clips (:mod:`bench.gol.pack`) sampled as random crops with random flips
+and temporal strides (:class:`ClipSampler`, for the tokenizer and the decoder), held on the training
+device (a GPU holds them all, so sampling costs no copies); and the same clips encoded once by the
+finished tokenizer into latents, sampled as random latent windows and crops (:class:`LatentSampler`,
+for the I-latent codec and the generator, which then never run the tokenizer)."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import InputError
-from ..paths import cache_dir
-from ..tools import ffmpeg_exe
-from ..video import probe_video
-
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi"}
-
-
-def decode_rgb(path: Path, scale: float) -> np.ndarray:
-    """All frames of ``path`` as uint8 RGB (T, H, W, 3), scaled by ``scale`` (BT.709 matrix)."""
-    info = probe_video(path, count_frames=False)
-    w, h = max(16, round(info.width * scale / 2) * 2), max(16, round(info.height * scale / 2) * 2)
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf",
-           f"scale={w}:{h}:in_color_matrix=bt709:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    raw = subprocess.run(cmd, capture_output=True, check=False)
-    if raw.returncode != 0 or not raw.stdout:
-        raise InputError(f"{path}: ffmpeg could not decode it ({raw.stderr.decode(errors='replace').strip()[-200:]})")
-    return np.frombuffer(raw.stdout, np.uint8).reshape(-1, h, w, 3)
-
-
-def load_clips(folder: Path, scale: float, exclude: list[str]) -> dict[str, np.ndarray]:
-    """Every video in ``folder`` but the excluded names, decoded through a cache."""
-    folder = Path(folder)
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.name not in exclude)
-    if not files:
-        raise InputError(f"{folder}: no training videos ({', '.join(sorted(VIDEO_SUFFIXES))})")
-    out = {}
-    for p in files:
-        st = p.stat()  # a changed file (size or time) is decoded again
-        cached = cache_dir() / "gol-train" / f"{p.stem}_{st.st_size}_{st.st_mtime_ns}_x{scale:g}.npy"
-        if not cached.is_file():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp.npy")
-            np.save(tmp, decode_rgb(p, scale))
-            tmp.replace(cached)
-        out[p.name] = np.load(cached, mmap_mode="r")
-    return out
-
 
 class ClipSampler:
     """Random windows of ``frames`` frames (temporal stride from ``strides``), ``crop`` x ``crop``
-    crops, random horizontal flips; tensors (B, frames, 3, crop, crop) in [-1, 1]. Clips smaller
-    than the crop or shorter than the window are not drawn."""
+    crops, random horizontal flips; tensors (B, frames, 3, crop, crop) in [-1, 1] on ``device``.
+    Clips smaller than the crop or shorter than the window are not drawn."""
 
-    def __init__(self, clips: dict[str, np.ndarray], strides=(1, 2), seed: int = 0):
-        self.clips = list(clips.values())
-        self.strides = strides
+    def __init__(self, clips: dict[str, np.ndarray], strides=(1, 2), seed: int = 0, device: str = "cpu"):
+        self.clips = [torch.from_numpy(np.ascontiguousarray(c)).to(device) for c in clips.values()]
+        self.strides, self.device = strides, device
         self.rng = np.random.default_rng(seed)
 
     def sample(self, batch: int, frames: int, crop: int) -> torch.Tensor:
-        out = np.empty((batch, frames, crop, crop, 3), np.uint8)
+        out = torch.empty((batch, frames, crop, crop, 3), dtype=torch.uint8, device=self.device)
         weights = np.array([len(c) if min(c.shape[1:3]) >= crop and len(c) >= frames else 0 for c in self.clips], float)
         if not weights.any():
             raise InputError(f"no training clip has {frames} frames of at least {crop}x{crop} pixels (lower the crop)")
@@ -75,8 +37,8 @@ class ClipSampler:
             y0 = self.rng.integers(0, clip.shape[1] - crop + 1)
             x0 = self.rng.integers(0, clip.shape[2] - crop + 1)
             win = clip[t0:t0 + (frames - 1) * stride + 1:stride, y0:y0 + crop, x0:x0 + crop]
-            out[b] = win[:, :, ::-1] if self.rng.random() < 0.5 else win
-        return torch.from_numpy(out).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
+            out[b] = win.flip(2) if self.rng.random() < 0.5 else win
+        return out.permute(0, 1, 4, 2, 3).float() / 127.5 - 1
 
 
 class LatentSampler:
@@ -95,8 +57,6 @@ class LatentSampler:
               seed: int = 0) -> "LatentSampler":
         """Encode the clips with ``tokenizer.encode_raw`` (or load them from ``cache`` when it was made
         by the same encoder weights from the same clips and strides)."""
-        from .tokenizer import SPACE_STRIDE, TIME_STRIDE
-
         h = hashlib.sha256(repr(sorted(strides)).encode() + repr(sorted(clips)).encode())
         for k, v in sorted(tokenizer.state_dict().items()):
             if k.startswith("enc."):  # the encoder's weights (normalisation is applied when sampling)
@@ -105,8 +65,21 @@ class LatentSampler:
         if cache is not None and cache.is_file():
             saved = torch.load(cache, weights_only=True)
             if saved.get("key") == key:
-                return cls(saved["seqs"], seed)
-        seqs = []
+                return cls([s.to(device) for s in saved["seqs"]], seed)
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False):  # one clip size each: no autotuning
+            seqs = cls._encode_all(tokenizer, clips, strides, device)
+        if cache is not None:
+            tmp = cache.with_suffix(".tmp")
+            torch.save({"key": key, "seqs": [s.cpu() for s in seqs]}, tmp)
+            tmp.replace(cache)
+        return cls(seqs, seed)
+
+    @staticmethod
+    def _encode_all(tokenizer, clips: dict[str, np.ndarray], strides, device: str) -> list[torch.Tensor]:
+        from .tokenizer import TIME_STRIDE
+
+        stride, seqs = tokenizer.space_stride, []
+        chunk = TIME_STRIDE * (16 if str(device).startswith("cuda") else 2)  # frames per tokenizer call
         for clip in clips.values():
             for s in strides:
                 for phase in range(s):
@@ -114,18 +87,14 @@ class LatentSampler:
                     n = len(frames) // TIME_STRIDE * TIME_STRIDE
                     for flip in ((False, True) if n else ()):
                         lat = []
-                        for i in range(0, n, 2 * TIME_STRIDE):
-                            x = torch.from_numpy(np.array(frames[i:min(n, i + 2 * TIME_STRIDE)]))
+                        for i in range(0, n, chunk):
+                            x = torch.from_numpy(np.array(frames[i:min(n, i + chunk)]))
                             x = x.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
                             x = x.flip(-1) if flip else x
-                            pad = (0, -x.shape[3] % SPACE_STRIDE, 0, -x.shape[2] % SPACE_STRIDE)
-                            lat.append(tokenizer.encode_raw(torch.nn.functional.pad(x, pad, mode="replicate")).cpu())
+                            pad = (0, -x.shape[3] % stride, 0, -x.shape[2] % stride)
+                            lat.append(tokenizer.encode_raw(torch.nn.functional.pad(x, pad, mode="replicate")))
                         seqs.append(torch.cat(lat))
-        if cache is not None:
-            tmp = cache.with_suffix(".tmp")
-            torch.save({"key": key, "seqs": seqs}, tmp)
-            tmp.replace(cache)
-        return cls(seqs, seed)
+        return seqs
 
     def sample(self, batch: int, length: int, crop: int) -> torch.Tensor:
         weights = np.array([max(0, len(s) - length + 1) if min(s.shape[-2:]) >= crop else 0 for s in self.seqs], float)

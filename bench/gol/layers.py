@@ -37,10 +37,13 @@ class Down(nn.Sequential):
 
 
 class Up(nn.Sequential):
-    """Double the resolution: conv to 4x channels, pixel shuffle, residual block."""
+    """Double the resolution: nearest-neighbour upsampling, conv, and (unless ``res`` is off, for
+    the cheap full-resolution stage of a decoder) a residual block. The same cost as a conv to 4x
+    channels and a pixel shuffle, without the shuffle's checkerboard artefacts."""
 
-    def __init__(self, cin: int, cout: int):
-        super().__init__(conv(cin, 4 * cout), nn.PixelShuffle(2), nn.GELU(), ResBlock(cout))
+    def __init__(self, cin: int, cout: int, res: bool = True):
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), conv(cin, cout), nn.GELU(),
+                         *([ResBlock(cout)] if res else []))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -21,9 +21,9 @@ from .bitstream import HEADER_BYTES, Header
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW, LatentGenerator
 from .latent_codec import SPATIAL_MULTIPLE, LatentCodec
 from .masks import default_ladder, i_positions
-from .tokenizer import SPACE_STRIDE, TIME_STRIDE, VideoTokenizer
+from .tokenizer import TIME_STRIDE, VideoTokenizer
 
-DEFAULT_CONFIG = {"latent_ch": 16, "tok_width": 48, "codec_m": 64, "codec_n": 48, "levels": 6,
+DEFAULT_CONFIG = {"latent_ch": 16, "tok_width": 48, "space_stride": 8, "codec_m": 64, "codec_n": 48, "levels": 6,
                   "gen_width": 64, "sample_steps": 5}
 CHUNK_LATENTS = 2  # latents per tokenizer call (memory at 720p)
 
@@ -37,7 +37,7 @@ class GoLModel(nn.Module):
         super().__init__()
         self.config = {**DEFAULT_CONFIG, **(config or {})}
         c = self.config
-        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"])
+        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"])
         self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"])
         self.generator = LatentGenerator(c["latent_ch"], c["gen_width"])
         self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])
@@ -76,6 +76,16 @@ class GoLModel(nn.Module):
     def device(self) -> torch.device:
         return self.codec.z_mean.device
 
+    @property
+    def space_stride(self) -> int:
+        return self.tokenizer.space_stride
+
+    def latent_size(self, height: int, width: int) -> tuple[int, int]:
+        """The coded latents' (h, w) for frames of ``height`` x ``width``: the tokenizer's grid,
+        padded to what the codec and the generator accept."""
+        s = self.space_stride
+        return _ceil(_ceil(height, s) // s, SPATIAL_MULTIPLE), _ceil(_ceil(width, s) // s, SPATIAL_MULTIPLE)
+
     # --- frames <-> latents ----------------------------------------------------------------------
     def latents_of(self, frames: np.ndarray) -> torch.Tensor:
         """RGB frames (T, H, W, 3) in [0, 1] -> normalised latents (ceil(T/4), C, h8, w8), padded by
@@ -83,15 +93,17 @@ class GoLModel(nn.Module):
         t, h, w, _ = frames.shape
         x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2) * 2 - 1
         x = torch.cat([x, x[-1:].expand(_ceil(t, TIME_STRIDE) - t, -1, -1, -1)])
-        x = F.pad(x, (0, _ceil(w, SPACE_STRIDE) - w, 0, _ceil(h, SPACE_STRIDE) - h), mode="replicate")
+        s = self.space_stride
+        x = F.pad(x, (0, _ceil(w, s) - w, 0, _ceil(h, s) - h), mode="replicate")
         step = CHUNK_LATENTS * TIME_STRIDE
         lat = torch.cat([self.tokenizer.encode(x[i:i + step].to(self.device)) for i in range(0, len(x), step)])
-        lh, lw = lat.shape[-2:]
-        return F.pad(lat, (0, _ceil(lw, SPATIAL_MULTIPLE) - lw, 0, _ceil(lh, SPATIAL_MULTIPLE) - lh), mode="replicate")
+        (lh, lw), (ph, pw) = lat.shape[-2:], self.latent_size(h, w)
+        return F.pad(lat, (0, pw - lw, 0, ph - lh), mode="replicate")
 
     def frames_of(self, latents: torch.Tensor, num_frames: int, height: int, width: int) -> np.ndarray:
         """Normalised latents -> RGB frames (num_frames, height, width, 3) in [0, 1]."""
-        lat = latents[:, :, :_ceil(height, SPACE_STRIDE) // SPACE_STRIDE, :_ceil(width, SPACE_STRIDE) // SPACE_STRIDE]
+        s = self.space_stride
+        lat = latents[:, :, :_ceil(height, s) // s, :_ceil(width, s) // s]
         out = []
         for i in range(0, len(lat), CHUNK_LATENTS):
             x = self.tokenizer.decode(lat[i:i + CHUNK_LATENTS], None if i == 0 else lat[i - 1])
@@ -112,8 +124,7 @@ class GoLModel(nn.Module):
         if hdr.model_id != self.model_id():
             raise ValueError(f"{name}: made by GoL weights {hdr.model_id.hex()}, these are {self.model_id().hex()}")
         n = _ceil(hdr.frames, TIME_STRIDE) // TIME_STRIDE
-        lh = _ceil(_ceil(hdr.height, SPACE_STRIDE) // SPACE_STRIDE, SPATIAL_MULTIPLE)
-        lw = _ceil(_ceil(hdr.width, SPACE_STRIDE) // SPACE_STRIDE, SPATIAL_MULTIPLE)
+        lh, lw = self.latent_size(hdr.height, hdr.width)
         coded = i_positions(hdr.mask, n)
         lat = torch.zeros(n, self.config["latent_ch"], lh, lw, device=self.device)
         lat[coded] = self.codec.decompress(data[HEADER_BYTES:], len(coded), (lh, lw), hdr.q)

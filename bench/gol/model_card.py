@@ -57,7 +57,7 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
             if q in (0, levels - 1):
                 quality.append(code(frames, mask, q))
     t, h, w, _ = frames.shape
-    return {"data": {"clips": train_clips, "heldout": clip, "scale": cfg["data"].get("scale", 0.5),
+    return {"data": {"clips": train_clips, "heldout": clip, "pixels": cfg["data"].get("pixels", 640 * 360),
                      "heldout_frames": t, "heldout_size": f"{w}x{h}", "ladder_size": f"{small.shape[2]}x{small.shape[1]}"},
             "steps": dict(steps), "losses": last_losses(losses), "ladder": ladder, "quality": quality,
             "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
@@ -79,12 +79,20 @@ def write_card(model, path: Path, checkpoint: Path) -> None:
              f"- parameters: {sum(params.values()) / 1e6:.2f} M (tokenizer {params['tokenizer'] / 1e6:.2f} M, "
              f"I-latent codec {params['codec'] / 1e6:.2f} M, P-latent generator {params['generator'] / 1e6:.2f} M)",
              "- training data: " + ", ".join(f"`{n}` ({k} frames)" for n, k in c["data"]["clips"].items()) +
-             f", decoded at scale {c['data']['scale']}, random crops, flips, temporal strides; `{c['data']['heldout']}` "
-             "held out; never the evaluation suites",
+             f", scaled to about {c['data']['pixels']} pixels a frame (the pack, `bench.gol.pack`), random crops, "
+             f"flips, temporal strides {c['config']['data'].get('strides')}; `{c['data']['heldout']}` held out; "
+             "never the evaluation suites nor the held-out folder",
              "- training steps: " + ", ".join(f"{k} {v}" for k, v in c["steps"].items()),
              *([f"- training data source and terms: {c['config']['data']['source']}"] if c["config"]["data"].get("source") else []),
              *([f"- history: {c['config']['run']['history']}"] if c["config"]["run"].get("history") else []),
-             f"- made: {c['made']}", "", "## Last logged losses", ""]
+             *([f"- trained on: {c['trained_on']}"] if c.get("trained_on") else []),
+             f"- made: {c['made']}", ""]
+    if c.get("tokenizer_psnr"):
+        t = c["tokenizer_psnr"]
+        lines += ["## The tokenizer alone (no coding) on the held-out clip", "",
+                  f"PSNR-RGB {t['tokenizer']} dB; an area-downscaled thumbnail upscaled with bicubic: {t['thumb8']} dB "
+                  f"at 8x, {t['thumb16']} dB at 16x (`bench.gol.evaluate`).", ""]
+    lines += ["## Last logged losses", ""]
     for stage, row in c["losses"].items():
         lines.append(f"- {stage}: " + ", ".join(f"{k} {v}" for k, v in row.items()))
     lines += ["", f"## Held-out clip `{c['data']['heldout']}`, first {c['data']['heldout_frames']} frames at "

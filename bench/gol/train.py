@@ -1,9 +1,14 @@
 """Train GoL: ``python -m bench.gol.train --config codecs/gol/gol-small.toml [--minutes M]``.
 
-Three stages, in order, each resumable: the tokenizer (L1 + MSE on frames), the I-latent codec
-(rate in bits per video pixel + lambda x latent MSE, lambdas log-spaced over the quality levels,
-tokenizer frozen), the P-latent generator (flow matching on random masks, conditioned on the
-codec's decoded latents). Each command runs until the stages are done or ``--minutes`` are spent,
+Four stages, in order, each resumable: the tokenizer (L1 + MSE + LPIPS on frames), the I-latent
+codec (rate in bits per video pixel + lambda x latent MSE, lambdas log-spaced over the quality
+levels, tokenizer frozen), the P-latent generator (flow matching on random masks, conditioned on the
+codec's decoded latents), and the perceptual decoder (the tokenizer's decoder again, on codec-decoded
+and generated latents, with LPIPS, a temporal term and a patch discriminator). Training data is the
+config's pack (:mod:`bench.gol.pack`; made from ``[data] clips`` when missing). On CUDA the big
+convolutional stages run in bfloat16 autocast. ``--budget STAGE=MIN`` caps a stage's minutes in
+this command (the stage then ends at the steps it reached): one GPU lease trains every stage.
+Each command runs until the stages are done or ``--minutes`` are spent,
 saving ``state.pt`` (weights, optimisers, steps done) in the run folder, so a long training is a
 series of short commands, across machines and sessions. Losses go to ``losses.jsonl``. When every
 stage is done, the run is *finalised*: the rate ladder and the model card are measured on the
@@ -13,6 +18,7 @@ copies them (the shipped ones live in ``bench/gol/weights``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
@@ -24,14 +30,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import CodecUnavailable, InputError
 from ..metrics.psnr import psnr_from_mse
-from .data import ClipSampler, LatentSampler, decode_rgb, load_clips
+from .data import ClipSampler, LatentSampler
+from .discriminator import PatchDiscriminator, hinge_d, hinge_g
+from .evaluate import resize_area, tokenizer_vs_thumbnails
 from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
 from .masks import pareto_ladder
 from .model import GoLModel
-from .tokenizer import SPACE_STRIDE, TIME_STRIDE
+from .pack import MANIFEST, clips_folder, load_pack, pack, pack_folder, training_size
+from .tokenizer import TIME_STRIDE
 
 STAGES = ("tokenizer", "codec", "generator", "decoder")
 REQUIRED = STAGES[:3]  # [stage_decoder] is optional (no table: no steps)
@@ -55,26 +64,55 @@ class Trainer:
         torch.manual_seed(cfg["run"].get("seed", 0))
         self.model = GoLModel(cfg["model"]).to(device)
         self.steps = {s: 0 for s in STAGES}
+        # stages ended early (a --budget spent, --finish): {stage: {"at": steps, "config_steps": S}};
+        # it holds while the config still asks for S steps (raise them to train on)
+        self.ended: dict = {}
         self.opt_state: dict = {}
         self.finalised = False
+        self.disc = PatchDiscriminator(self.stage_config("decoder").get("disc_width", 64)).to(device)
+        self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.stage_config("decoder").get("lr", 1e-4),
+                                          betas=(0.5, 0.9), weight_decay=0.0)
         state = out / "state.pt"
         if state.is_file():
             st = torch.load(state, map_location=device, weights_only=False)
             self.model.load_state_dict(st["model"])
             self.steps.update(st["steps"])
+            self.ended = st.get("ended", {})
             self.opt_state, self.finalised = st["opt"], st.get("finalised", False)
+            if "disc" in st:
+                self.disc.load_state_dict(st["disc"])
+                self.disc_opt.load_state_dict(st["disc_opt"])
         elif init_from:
             self.init_from(init_from)
         self.rng = np.random.default_rng(cfg["run"].get("seed", 0) + sum(self.steps.values()))
         d = cfg["data"]
-        root = Path(cfg["_path"]).parent
-        self.clips_dir = (root / d["clips"]).resolve() if not Path(d["clips"]).is_absolute() else Path(d["clips"])
         self.heldout = d.get("heldout", "")
-        clips = load_clips(self.clips_dir, d.get("scale", 0.5), [self.heldout])
+        clips, held = self.load_data()
+        self.heldout_frames = held.get(self.heldout)
         self.clips, self.strides = clips, tuple(d.get("strides", [1, 2]))
         self.train_clips = {name: len(c) for name, c in clips.items()}
-        self.sampler = ClipSampler(clips, self.strides, seed=int(self.rng.integers(1 << 31)))
+        self.sampler = ClipSampler(clips, self.strides, seed=int(self.rng.integers(1 << 31)), device=device)
         self._latents: LatentSampler | None = None
+
+    def load_data(self) -> tuple[dict, dict]:
+        """The pack's training and held-out clips; the pack is made from ``[data] clips`` first when
+        it is missing (the GPU machine gets a pack made here)."""
+        d, folder = self.cfg["data"], pack_folder(self.cfg)
+        if not (folder / MANIFEST).is_file():
+            print(f"packing the training clips of {clips_folder(self.cfg)} into {folder}", flush=True)
+            try:
+                pack(clips_folder(self.cfg), folder, self.heldout, d.get("heldout_frames", 16), d.get("pixels", 640 * 360))
+            except CodecUnavailable as exc:
+                raise InputError(f"{folder}: no training pack, and it cannot be made here ({exc})") from None
+        clips, held, manifest = load_pack(folder)
+        if self.heldout and self.heldout not in held:
+            raise InputError(f"{folder}: the pack holds out {sorted(held) or 'nothing'}, the config {self.heldout} "
+                             "(make the pack again: python -m bench.gol.pack --config CONFIG)")
+        if manifest.get("pixels") != d.get("pixels", 640 * 360):
+            raise InputError(f"{folder}: packed at {manifest.get('pixels')} pixels a frame, the config asks for "
+                             f"{d.get('pixels', 640 * 360)} (make the pack again)")
+        self.pack_manifest = manifest
+        return clips, held
 
     def init_from(self, path: Path) -> None:
         """Start from a finalised checkpoint (e.g. the shipped one): its weights and its steps (from its
@@ -97,8 +135,9 @@ class Trainer:
 
     def save(self) -> None:
         tmp = self.out / "state.tmp"
-        torch.save({"model": self.model.state_dict(), "steps": self.steps, "opt": self.opt_state,
-                    "finalised": self.finalised, "config": self.cfg}, tmp)
+        torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
+                    "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
+                    "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}, tmp)
         tmp.replace(self.out / "state.pt")
 
     def log(self, **row) -> None:
@@ -110,7 +149,16 @@ class Trainer:
         setattr(self.model, stage, getattr(GoLModel(self.cfg["model"]), stage).to(self.device))
         for name in (stage, "decoder") if stage == "tokenizer" else (stage,):
             self.steps[name] = 0
+            self.ended.pop(name, None)
             self.opt_state.pop(name, None)
+
+    def target(self, stage: str) -> int:
+        """The steps ``stage`` trains to: the config's, or fewer where it was ended early."""
+        steps, e = self.stage_config(stage)["steps"], self.ended.get(stage)
+        return min(steps, e["at"]) if e and e["config_steps"] == steps else steps
+
+    def end_stage(self, stage: str) -> None:
+        self.ended[stage] = {"at": self.steps[stage], "config_steps": self.stage_config(stage)["steps"]}
 
     def lam(self, q: torch.Tensor) -> torch.Tensor:
         lo, hi = self.cfg["stage_codec"]["lambdas"]
@@ -125,60 +173,100 @@ class Trainer:
         m = self.model
         return {"tokenizer": m.tokenizer, "codec": m.codec, "generator": m.generator, "decoder": m.tokenizer.dec}[stage].parameters()
 
+    def autocast(self):
+        """bfloat16 autocast for the big convolutional stages on CUDA; nothing on the CPU."""
+        if str(self.device).startswith("cuda"):
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def decode_pairs(self, z: torch.Tensor) -> torch.Tensor:
         """Frames (B, 8, 3, H, W) from raw latents (B, 2, C, h, w): the first group decoded as a
         sequence's start, the second with the first as its previous latent (as ``decode`` does)."""
-        b = z.shape[0]
         prev = torch.stack([z[:, 0], z[:, 0]], 1)
-        y = self.model.tokenizer.dec(torch.cat([z, prev], 2).flatten(0, 1))
-        return y.reshape(b, 2 * TIME_STRIDE, 3, *y.shape[-2:])
+        y = self.model.tokenizer.decode_raw(z.flatten(0, 1), prev.flatten(0, 1))
+        return y.reshape(z.shape[0], 2 * TIME_STRIDE, *y.shape[-3:]).float()
 
     def frame_losses(self, y: torch.Tensor, x: torch.Tensor, sc: dict) -> dict:
-        """L1 + MSE, and ``perceptual`` x LPIPS on the second group's frames (decoded with a real
-        previous latent)."""
+        """L1 + MSE, ``perceptual`` x LPIPS on the second group's frames (decoded with a real
+        previous latent), and ``temporal`` x L1 of the frame-to-frame differences (flicker, and the
+        seam between the two groups)."""
         l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
         out = {"loss": l1 + mse, "l1": l1.item(), "psnr": float(psnr_from_mse(mse.item(), 2.0))}
         if sc.get("perceptual", 0):
             lp = lpips_loss(y[:, TIME_STRIDE:].flatten(0, 1), x[:, TIME_STRIDE:].flatten(0, 1))
             out["loss"] = out["loss"] + sc["perceptual"] * lp
             out["lpips"] = lp.item()
+        if sc.get("temporal", 0):
+            tl = ((y[:, 1:] - y[:, :-1]) - (x[:, 1:] - x[:, :-1])).abs().mean()
+            out["loss"] = out["loss"] + sc["temporal"] * tl
+            out["temporal"] = tl.item()
         return out
 
     def step_tokenizer(self, sc: dict) -> dict:
-        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"]).to(self.device)
-        z = self.model.tokenizer.encode_raw(x.flatten(0, 1)).unflatten(0, (x.shape[0], 2))
-        out = self.frame_losses(self.decode_pairs(z), x, sc)
-        out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z ** 2).mean()
+        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
+        with self.autocast():
+            z = self.model.tokenizer.encode_raw(x.flatten(0, 1)).unflatten(0, (x.shape[0], 2))
+            out = self.frame_losses(self.decode_pairs(z), x, sc)
+        out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z.float() ** 2).mean()
         return out
+
+    @torch.no_grad()
+    def decoder_latents(self, x: torch.Tensor, sc: dict) -> torch.Tensor:
+        """Raw latents (B, 2, C, h, w) of frames x (B, 8, 3, H, W) as the decoder will see them:
+        decoded by the I-latent codec at a random quality, a quarter left uncoded, and in a
+        ``generated`` share of the pairs the second latent made by the generator from the first."""
+        tok, b = self.model.tokenizer, x.shape[0]
+        z = tok.encode(x.flatten(0, 1))
+        q = torch.rand(b, device=self.device).repeat_interleave(2) * (self.model.codec.levels - 1)
+        coded = self.model.codec(z, q)[0]
+        keep = (torch.rand(2 * b, device=self.device) < 0.25)[:, None, None, None]
+        lat = torch.where(keep, z, coded).unflatten(0, (b, 2))
+        gen = torch.rand(b, device=self.device) < sc.get("generated", 0.0)
+        if gen.any():
+            known = torch.zeros(b, WINDOW + 1, *lat.shape[2:], device=self.device)
+            known[:, 1] = lat[:, 0]
+            flags = torch.tensor([[ABSENT, KNOWN, GENERATE] + [ABSENT] * (WINDOW - 2)] * b, device=self.device)
+            made = self.model.generator.sample(known, flags, self.model.config["sample_steps"],
+                                               int(self.rng.integers(1 << 62)))[:, 2]
+            lat[:, 1] = torch.where(gen[:, None, None, None], made, lat[:, 1])
+        return tok.denormalise(lat)
 
     def step_decoder(self, sc: dict) -> dict:
         """The paper's second stage, on our budget: the tokenizer's decoder learns to make frames
-        from I-latents as the codec decodes them (random quality; a quarter left uncoded, as the
-        generator's latents are), with the frame losses, everything else frozen."""
-        tok = self.model.tokenizer
-        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"]).to(self.device)
-        b = x.shape[0]
-        with torch.no_grad():
-            z = tok.encode(x.flatten(0, 1))
-            q = torch.rand(b, device=self.device).repeat_interleave(2) * (self.model.codec.levels - 1)
-            coded = self.model.codec(z, q)[0]
-            keep = (torch.rand(2 * b, device=self.device) < 0.25)[:, None, None, None]
-            z = tok.denormalise(torch.where(keep, z, coded)).unflatten(0, (b, 2))
-        return self.frame_losses(self.decode_pairs(z), x, sc)
+        from latents as the decoder will have them (:meth:`decoder_latents`), with the frame losses
+        and, from step ``disc_start`` on, ``adversarial`` x the hinge loss of a patch discriminator
+        trained alongside; everything else frozen."""
+        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
+        z = self.decoder_latents(x, sc)
+        with self.autocast():
+            y = self.decode_pairs(z)
+            out = self.frame_losses(y, x, sc)
+            if sc.get("adversarial", 0) and self.steps["decoder"] >= sc.get("disc_start", 0):
+                self.disc.requires_grad_(True)
+                d_loss = hinge_d(self.disc(x.flatten(0, 1)), self.disc(y.detach().flatten(0, 1)))
+                self.disc_opt.zero_grad(set_to_none=True)
+                d_loss.backward()
+                self.disc_opt.step()
+                self.disc.requires_grad_(False)
+                g = hinge_g(self.disc(y.flatten(0, 1)).float())
+                out["loss"] = out["loss"] + sc["adversarial"] * g
+                out["d_loss"], out["g_adv"] = d_loss.item(), g.item()
+        return out
 
     def latent_sampler(self) -> LatentSampler:
         """The training clips encoded once by the (finished) tokenizer, kept in ``latents.pt``."""
         if self._latents is None:
             t0 = time.time()
+            cache = self.out / "latents.pt" if self.device == "cpu" else None  # a GPU makes them in seconds
             self._latents = LatentSampler.build(self.model.tokenizer, self.clips, self.strides, self.device,
-                                                self.out / "latents.pt", seed=int(self.rng.integers(1 << 31)))
+                                                cache, seed=int(self.rng.integers(1 << 31)))
             print(f"latents of the training clips ready in {time.time() - t0:.0f} s", flush=True)
         return self._latents
 
     @torch.no_grad()
     def latents(self, length: int, sc: dict) -> torch.Tensor:
         """Normalised latents (B, length, C, h, w) of random windows and crops (``crop`` in pixels)."""
-        z = self.latent_sampler().sample(sc["batch"], length, sc["crop"] // SPACE_STRIDE).to(self.device)
+        z = self.latent_sampler().sample(sc["batch"], length, sc["crop"] // self.model.space_stride).to(self.device)
         return self.model.tokenizer.normalise(z)
 
     def step_codec(self, sc: dict) -> dict:
@@ -214,10 +302,15 @@ class Trainer:
             if GENERATE in win:
                 return [ABSENT if self.rng.random() < 0.1 else KNOWN] + win
 
-    def run_stage(self, stage: str, deadline: float) -> bool:
-        sc = self.stage_config(stage)
+    def run_stage(self, stage: str, deadline: float, budget_min: float | None = None) -> bool:
+        """Train ``stage`` until its target steps, the ``deadline``, or ``budget_min`` minutes (then
+        the stage ends at the steps reached: its target is lowered to them)."""
+        sc = {**self.stage_config(stage), "steps": self.target(stage)}
         if self.steps[stage] >= sc["steps"]:
             return True
+        if stage in ("codec", "generator"):
+            self.latent_sampler()  # made once, before the stage's own minutes start
+        stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
         if stage == "codec" and self.steps["codec"] == 0:  # the tokenizer's encoder is final from here on
             self.normalise_latents()
         for p in self.model.parameters():
@@ -235,8 +328,11 @@ class Trainer:
         fn = getattr(self, f"step_{stage}")
         t0, acc, first = time.time(), {}, self.steps[stage]
         fresh = stage not in self.opt_state  # a new optimiser (also after --init-from) warms up again
-        while self.steps[stage] < sc["steps"] and time.time() < deadline:
-            frac = self.steps[stage] / sc["steps"]
+        cosine_end, t_start = max(sc["steps"], 1), time.time()
+        while self.steps[stage] < sc["steps"] and time.time() < stage_deadline:
+            frac = min(1.0, self.steps[stage] / cosine_end)
+            if budget_min is not None:  # a time-capped stage decays over its time
+                frac = max(frac, min(1.0, (time.time() - t_start) / max(stage_deadline - t_start, 1e-6)))
             warm = min(1.0, (self.steps[stage] - (first if fresh else 0) + 1) / 100)
             for g in opt.param_groups:  # cosine decay after a short warm-up
                 g["lr"] = g["scale"] * sc["lr"] * warm * 0.5 * (1 + math.cos(math.pi * frac))
@@ -256,9 +352,12 @@ class Trainer:
             if self.steps[stage] % sc.get("save_every", 500) == 0:
                 self.opt_state[stage] = opt.state_dict()
                 self.save()
+        if budget_min is not None and time.time() >= stage_deadline and time.time() < deadline:
+            self.end_stage(stage)
+            self.log(stage=stage, budget_minutes=budget_min, ended_at=self.steps[stage])
         self.opt_state[stage] = opt.state_dict()
         self.save()
-        return self.steps[stage] >= sc["steps"]
+        return self.steps[stage] >= self.target(stage)
 
     @torch.no_grad()
     def normalise_latents(self) -> None:
@@ -272,6 +371,29 @@ class Trainer:
 
     # --- finalising --------------------------------------------------------------------------
     @torch.no_grad()
+    def save_weights(self, path: Path, check_dir: Path | None = None) -> None:
+        """The current weights as a checkpoint (fp16, the steps in its card), finalised or not; with
+        ``check_dir``, the held-out clip coded on this device for :func:`crossdevice.verify_check`,
+        and the tokenizer-alone PSNR against thumbnails logged."""
+        from .crossdevice import write_check
+
+        self.model.eval()
+        self.model.card = {**self.model.card, "steps": dict(self.steps), "finalised": False,
+                           "config": {k: v for k, v in self.cfg.items() if not k.startswith("_")},
+                           "device": torch.cuda.get_device_name() if str(self.device).startswith("cuda") else "cpu"}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        if check_dir is not None and self.heldout_frames is not None:
+            ship = GoLModel.load(path, self.device)  # the weights as saved (fp16-rounded)
+            frames = self.heldout_frames[:self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
+            small = resize_area(frames, *training_size(frames.shape[2], frames.shape[1],
+                                                       self.cfg["data"].get("pixels", 640 * 360)))
+            rows = write_check(ship, small, Path(check_dir))
+            row = {"tokenizer_psnr": tokenizer_vs_thumbnails(ship, small), "points": rows}
+            self.log(stage="check", **row)
+            print(json.dumps(row), flush=True)
+
+    @torch.no_grad()
     def finalise(self) -> None:
         """Measure the rate ladder and the model card on the held-out clip; write the checkpoint and the card."""
         from .model_card import measure_card, write_card
@@ -281,11 +403,14 @@ class Trainer:
             for t in self.model.state_dict().values():
                 if t.is_floating_point():
                     t.copy_(t.half().float())
-        clip, n = self.clips_dir / self.heldout, self.cfg["data"].get("heldout_frames", 16)
-        frames = decode_rgb(clip, 1.0)[:n].astype(np.float32) / 255
-        small = decode_rgb(clip, self.cfg["data"].get("scale", 0.5))[:n].astype(np.float32) / 255
-        self.model.card = measure_card(self.model, frames, small, clip.name, self.train_clips, self.cfg, self.steps,
+        if self.heldout_frames is None:
+            raise InputError(f"{self.cfg['_path']}: no [data] heldout clip to measure the model card on")
+        frames = self.heldout_frames[:self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
+        small = resize_area(frames, *training_size(frames.shape[2], frames.shape[1],
+                                                   self.cfg["data"].get("pixels", 640 * 360)))
+        self.model.card = measure_card(self.model, frames, small, self.heldout, self.train_clips, self.cfg, self.steps,
                                        self.out / "losses.jsonl")
+        self.model.card["tokenizer_psnr"] = tokenizer_vs_thumbnails(self.model, small)
         self.model.ladder = pareto_ladder(self.model.card["ladder"])
         self.model.save(self.checkpoint)
         write_card(self.model, self.out / "MODEL_CARD.md", self.checkpoint)
@@ -293,36 +418,70 @@ class Trainer:
         self.save()
 
 
+def parse_budget(text: str) -> dict[str, float]:
+    """``tokenizer=4,codec=1`` -> {"tokenizer": 4.0, "codec": 1.0} (minutes per stage)."""
+    out = {}
+    for part in filter(None, text.split(",")):
+        stage, _, minutes = part.partition("=")
+        if stage not in STAGES:
+            raise InputError(f"--budget: no stage {stage!r} (stages: {', '.join(STAGES)})")
+        try:
+            out[stage] = float(minutes)
+        except ValueError:
+            raise InputError(f"--budget: {part!r} is not STAGE=MINUTES") from None
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.gol.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--out", type=Path, help="run folder (default: the config's run.out / run.name)")
     p.add_argument("--minutes", type=float, default=9.0, help="stop and save after this long (default 9)")
+    p.add_argument("--budget", default="", help="minutes per stage in this command, e.g. tokenizer=4,codec=1: "
+                   "a stage that spends them ends at the steps it reached")
+    p.add_argument("--finish", action="store_true", help="end every stage at the steps it reached and finalise")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--refinalise", action="store_true", help="measure the ladder and card again")
     p.add_argument("--reset", choices=STAGES[:3], action="append", default=[],
                    help="train this stage again from fresh weights (repeatable)")
     p.add_argument("--init-from", type=Path, help="without a saved state in the run folder, start from this "
-                   "finalised checkpoint's weights and steps (e.g. bench/gol/weights/gol-small.pt)")
+                   "checkpoint's weights and steps (e.g. bench/gol/weights/gol-small.pt, or a --save-weights file)")
+    p.add_argument("--save-weights", type=Path, help="also write the current weights (fp16, finalised or not) here, "
+                   "for --init-from elsewhere: how a GPU run's weights come back")
+    p.add_argument("--check-dir", type=Path, help="with --save-weights: code the held-out clip on this device "
+                   "and keep the files and decoded frames here, to verify on another device (bench.gol.crossdevice)")
+    p.add_argument("--no-finalise", action="store_true", help="do not measure the ladder and card here even when "
+                   "every stage is done (a GPU lease: they are measured where the weights will run, with --finish)")
     p.add_argument("--export", type=Path, help="copy <run name>.pt and MODEL_CARD.md here when finalised")
     a = p.parse_args(argv)
     try:
         cfg = load_config(a.config)
+        budget = parse_budget(a.budget)
         out = a.out or (a.config.parent / cfg["run"].get("out", "runs") / cfg["run"]["name"])
         out.mkdir(parents=True, exist_ok=True)
         if a.threads:
             torch.set_num_threads(a.threads)
         dev = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+        if dev.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise InputError("--device cuda: torch sees no GPU on this machine")
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         deadline = time.time() + 60 * a.minutes
         tr = Trainer(cfg, out, dev, a.init_from)
         for stage in a.reset:
             tr.reset(stage)
+        if a.finish:
+            for s in STAGES:
+                tr.end_stage(s)
         before = dict(tr.steps)
-        done = all(tr.run_stage(s, deadline) for s in STAGES)
+        done = all(tr.run_stage(s, deadline, budget.get(s)) for s in STAGES)
         if tr.steps != before:  # trained further: the ladder and card are measured again
             tr.finalised = False
-        if done and (a.refinalise or not tr.finalised):
+        if a.save_weights:
+            tr.save_weights(a.save_weights, a.check_dir)
+        if done and not a.no_finalise and (a.refinalise or not tr.finalised):
             tr.finalise()
         print(json.dumps({"steps": tr.steps, "finalised": tr.finalised, "out": str(out), "checkpoint": str(tr.checkpoint)}))
         if a.export and tr.finalised:

@@ -1,0 +1,42 @@
+"""How good the tokenizer alone is: PSNR of its reconstruction (no coding) against the trivial
+latents a thumbnail gives, an area-downscaled frame upscaled again with bicubic. A tokenizer whose
+latents hold no more than an 8x thumbnail's pixels has learned nothing a codec could build on."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..metrics.psnr import mse, psnr_from_mse
+
+
+def thumbnail(frames: np.ndarray, factor: int) -> np.ndarray:
+    """RGB frames (T, H, W, 3) in [0, 1], area-downscaled by ``factor`` and bicubic-upscaled back."""
+    x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+    h, w = x.shape[-2:]
+    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode="area")
+    up = F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+    return up.permute(0, 2, 3, 1).numpy()
+
+
+def resize_area(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """RGB frames (T, H, W, 3) in [0, 1] resized to ``width`` x ``height`` by area averaging."""
+    x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+    return F.interpolate(x, size=(height, width), mode="area").permute(0, 2, 3, 1).numpy()
+
+
+@torch.no_grad()
+def tokenizer_only(model, frames: np.ndarray) -> np.ndarray:
+    """The tokenizer's reconstruction of RGB frames (T, H, W, 3) in [0, 1], with no coding."""
+    t, h, w, _ = frames.shape
+    return model.frames_of(model.latents_of(frames), t, h, w)
+
+
+def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:
+    return round(float(psnr_from_mse(mse(a, b), 1.0)), 3)
+
+
+def tokenizer_vs_thumbnails(model, frames: np.ndarray) -> dict:
+    """PSNR-RGB (dB) of the tokenizer alone and of 8x and 16x thumbnails, on the same frames."""
+    return {"tokenizer": psnr_rgb(frames, tokenizer_only(model, frames)),
+            "thumb8": psnr_rgb(frames, thumbnail(frames, 8)), "thumb16": psnr_rgb(frames, thumbnail(frames, 16))}
