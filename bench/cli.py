@@ -27,7 +27,7 @@ def _add_store(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .sweep import DEFAULT_CODECS, DEFAULT_METRICS, DEFAULT_TARGETS
+    from .run.sweep import DEFAULT_CODECS, DEFAULT_METRICS, DEFAULT_TARGETS
 
     p = argparse.ArgumentParser(prog="bench", description="Compare video codecs at extremely low bitrates.")
     p.add_argument("--version", action="version", version=f"bench {__version__}")
@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from .sequences import parse_size
-    from .sweep import SweepConfig, parse_targets, sweep
+    from .suites.sequences import parse_size
+    from .run.sweep import SweepConfig, parse_targets, sweep
 
     cfg = SweepConfig(suite=a.suite, sequences=a.sequences.split(",") if a.sequences else None,
                       codecs=[c for c in a.codecs.split(",") if c], codec_options=_codec_opts(a.codec_opt),
@@ -110,17 +110,17 @@ def cmd_run(a) -> int:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing new"
     print(f"run {s.run_id}: {counts}; {s.skipped} already stored; "
           f"{s.encodes_per_target:.2f} encodes per target; {s.wall_s:.1f} s; store {s.store}")
-    from .report_table import text_report
+    from .report.text import text_report
 
     print(text_report(s.store, None))
     return 3 if s.statuses.get("failed") else 0
 
 
 def cmd_report(a) -> int:
-    from .gifs import GifSettings
+    from .report.gifs import GifSettings
     from .paths import default_store, reports_dir
-    from .report_html import ReportOptions, build_report, parse_ranges
-    from .report_table import text_report
+    from .report.html import ReportOptions, build_report, parse_ranges
+    from .report.text import text_report
 
     store = a.store or default_store()
     print(text_report(store, a.suite))
@@ -143,7 +143,7 @@ def cmd_report(a) -> int:
 
 
 def cmd_fetch(a) -> int:
-    from .fetch import fetch_suite
+    from .suites.fetch import fetch_suite
     from .suites import get_suite
 
     fetch_suite(get_suite(a.suite), a.source, progress=not a.no_progress)
@@ -197,7 +197,7 @@ def cmd_list(a) -> int:
 
 def cmd_results(a) -> int:
     from .paths import default_store
-    from .results import export
+    from .results.tables import export
 
     text = export(a.store or default_store(), a.format, a.output)
     if text is not None:
@@ -206,7 +206,7 @@ def cmd_results(a) -> int:
 
 
 def cmd_import(a) -> int:
-    from .importers import import_dcvc_json
+    from .results.importers import import_dcvc_json
     from .paths import default_store
 
     codec = a.codec or a.file.stem

@@ -24,7 +24,7 @@ import torch
 from bench.codecs.gol import SHIPPED_WEIGHTS
 from bench.gol.model import GoLModel
 from bench.paths import write_benchmark_figures
-from bench.sequences import SequenceOptions, prepare
+from bench.suites.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
 from bench.video.yuv import RawYuvReader
 

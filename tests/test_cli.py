@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from bench.errors import InputError
-from bench.fetch import extract_member, fetch_suite
+from bench.suites.fetch import extract_member, fetch_suite
 from bench.suites import get_suite, load_manifest
 from bench.video import write_video
 from conftest import random_frame

@@ -13,9 +13,9 @@ from bench.cli import main
 from bench.codecs import create_codec
 from bench.codecs.base import Bitstream
 from bench.errors import BenchError, CodecUnavailable
-from bench.reconstruct import prepared_source
-from bench.report_table import text_report
-from bench.store import Store
+from bench.report.reconstruct import prepared_source
+from bench.report.text import text_report
+from bench.results.store import Store
 
 # the checkout's intra and inter classes, per codec
 CLASSES = {"dcvc-fm": ("src.models.image_model", "DMCI", "src.models.video_model", "DMC", ""),
@@ -147,8 +147,8 @@ def test_random_weights_plumbing_only(name, tmp_path, monkeypatch):
 def test_estimated_bits_are_named_in_tables_and_never_the_default_anchor():
     import pandas as pd
 
-    from bench.bd_tables import choose_anchor
-    from bench.rd_curves import curve_label, name_estimated
+    from bench.report.bd_tables import choose_anchor
+    from bench.report.rd_curves import curve_label, name_estimated
 
     df = name_estimated(pd.DataFrame({"codec": ["glc", "x264"], "bits_source": ["estimated", "file"]}))
     assert list(df["codec"]) == ["glc [estimated bits]", "x264"]

@@ -8,7 +8,7 @@ import pytest
 from bench.codecs import create_codec
 from bench.metrics import create_metric, metric_names
 from bench.metrics.psnr import PSNR_CAP
-from bench.sequences import SequenceOptions, prepare
+from bench.suites.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
 from bench.tools import ffmpeg_exe
 from bench.video import open_video

@@ -308,7 +308,7 @@ def test_every_metric_declares_direction_unit_and_scope():
 def test_bench_run_stores_every_metric_with_declarations_and_weights(tmp_path):
     """`bench run --suite demo --metrics ...` on one real demo clip stores all metrics per row."""
     from bench.cli import main
-    from bench.store import Store
+    from bench.results.store import Store
 
     store = tmp_path / "r.sqlite"
     names = "psnr,ms-ssim,lpips,lpips-vgg,dists,vmaf,fid,kid,fvd,tlp,tof"

@@ -4,7 +4,7 @@ import math
 import pandas as pd
 import pytest
 
-from bench.rd_curves import curve_label, draw, suite_average
+from bench.report.rd_curves import curve_label, draw, suite_average
 
 
 def rows(codec, seq, pts, src="file", status="ok"):

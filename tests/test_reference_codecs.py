@@ -12,7 +12,7 @@ from bench.cli import main
 from bench.codecs import create_codec
 from bench.codecs.reference import parse_encoder_log
 from bench.errors import BenchError, CodecUnavailable
-from bench.store import Store
+from bench.results.store import Store
 from bench.video import VideoFormat
 
 DATA = Path(__file__).parent / "data"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import InputError
-from ..sequences import PreparedSequence
+from ..suites.sequences import PreparedSequence
 from ..video import VideoFormat
 
 

@@ -12,7 +12,7 @@ checkpoints::
 (or ``BENCH_DCVC_FM_CHECKOUT`` …). A clone in ``codecs/dcvc`` is found by itself.
 
 Variants: ``dcvc-fm`` (CVPR 2024) and ``dcvc-dc`` (CVPR 2023) run on CPU or GPU; ``dcvc-rt``
-(CVPR 2025) needs CUDA. Each encode and decode runs :mod:`bench.codecs.dcvc_driver` in its own
+(CVPR 2025) needs CUDA. Each encode and decode runs :mod:`bench.codecs.drivers.dcvc` in its own
 process, which drives the checkout's own model classes and stream writers as the authors'
 ``test_video.py`` does with stream writing on, so bits are the size of a real file and the frames come
 from decoding that file alone. Knob: the model's quality index 0–63 (higher = more bits), the same for
@@ -33,7 +33,7 @@ class DCVC(CheckoutCodec):
     repo_url = "github.com/microsoft/DCVC"
     repo_folder = "dcvc"
     marker = "src/models/video_model.py"
-    driver = "bench.codecs.dcvc_driver"
+    driver = "bench.codecs.drivers.dcvc"
     variant: str = ""  # the driver's name of the variant
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from ..errors import CodecUnavailable
-from ..sequences import PreparedSequence
+from ..suites.sequences import PreparedSequence
 from ..tools import ffmpeg_encoders, ffmpeg_exe, ffmpeg_version, run_tool
 from ..video import VideoFormat
 from . import register

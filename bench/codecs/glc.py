@@ -32,7 +32,7 @@ class GLC(CheckoutCodec):
     repo_folder = "glc"
     marker = "src/models/video_model.py"
     checkpoints = ("GLC_image.pth.tar", "GLC_video.pth.tar")
-    driver = "bench.codecs.glc_driver"
+    driver = "bench.codecs.drivers.glc"
     bits_source = "estimated"
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:

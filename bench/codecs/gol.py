@@ -17,7 +17,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..codec_config import codec_setting, where_to_configure
+from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
 from ..tools import run_tool
 from ..video import VideoFormat

@@ -29,7 +29,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..codec_config import codec_setting, where_to_configure
+from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable, InputError
 from ..metrics.weights import sha256_of
 from ..paths import codecs_dir

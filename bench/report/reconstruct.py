@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .codecs import create_codec
-from .codecs.base import Bitstream, Decoded
-from .errors import BenchError
-from .paths import data_dir
-from .sequences import PreparedSequence, SequenceOptions, parse_size, prepare
+from ..codecs import create_codec
+from ..codecs.base import Bitstream, Decoded
+from ..errors import BenchError
+from ..paths import data_dir
+from ..suites.sequences import PreparedSequence, SequenceOptions, parse_size, prepare
 
 MATCH_DB = 0.01
 
@@ -45,7 +45,7 @@ class Reconstruction:
 def prepared_source(desc: dict) -> PreparedSequence:
     """The prepared sequence a result was measured against, from the row's ``config.sequence``:
     the cached YUV with that key if it is still there, else prepared again from its suite."""
-    from .suites import get_suite
+    from ..suites import get_suite
 
     if not desc or "key" not in desc:
         raise NotReconstructible("no sequence description stored with this result (imported?)")
@@ -54,8 +54,8 @@ def prepared_source(desc: dict) -> PreparedSequence:
                            size=parse_size(o.get("size")), resize=o.get("resize") or "crop")
     cached = sorted((data_dir() / "cache").glob(f"*_{desc['key']}.yuv"))
     if cached:
-        from .sequences import Sequence
-        from .video import VideoFormat
+        from ..suites.sequences import Sequence
+        from ..video import VideoFormat
 
         fmt = VideoFormat(int(desc["width"]), int(desc["height"]), int(desc["bit_depth"]))
         src = desc.get("source") or {}
@@ -89,7 +89,7 @@ def bitstream_file(stored: str | None, store_path: Path) -> Path:
 def redecode(row: dict, source: PreparedSequence, store_path: Path, workdir: Path) -> Reconstruction:
     """Decode ``row``'s kept bitstream with the adapter and options it was made with, and check it
     against the stored PSNR-Y."""
-    from .measure import measure
+    from ..run.measure import measure
 
     cfg = (row.get("config") or {}).get("codec") or {}
     try:

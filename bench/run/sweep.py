@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import environment
-from .codecs import create_codec
-from .errors import CodecUnavailable, InputError
-from .metrics import canonical_names
-from .paths import data_dir, reports_dir
+from ..codecs import create_codec
+from ..errors import CodecUnavailable, InputError
+from ..metrics import canonical_names
+from ..paths import data_dir, reports_dir
 from .runner import Job, failure_row, result_key, run_jobs
-from .sequences import SequenceOptions, prepare
-from .store import Store
-from .suites import get_suite
+from ..suites.sequences import SequenceOptions, prepare
+from ..results.store import Store
+from ..suites import get_suite
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
 DEFAULT_CODECS = ("x264", "x265", "vvenc", "svt-av1")

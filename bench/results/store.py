@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import InputError
+from ..errors import InputError
 
 SCHEMA_VERSION = 1
 SCHEMA = """

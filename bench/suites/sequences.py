@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import InputError
-from .paths import data_dir
-from .video import VideoFormat, open_video
-from .video.ffmpeg_io import probe, transcode_to_raw
-from .video.open import RAW_SUFFIXES
+from ..errors import InputError
+from ..paths import data_dir
+from ..video import VideoFormat, open_video
+from ..video.ffmpeg_io import probe, transcode_to_raw
+from ..video.open import RAW_SUFFIXES
 
 
 @dataclass(frozen=True)

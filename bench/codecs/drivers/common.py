@@ -1,4 +1,4 @@
-"""What the learned-codec drivers (``python -m bench.codecs.<x>_driver``) share: the command line,
+"""What the learned-codec drivers (``python -m bench.codecs.drivers.<x>``) share: the command line,
 frames in and out, checkpoint loading with a one-line error, and turning any failure into one line on
 stderr and exit status 2. A driver imports the user's checkout (``sys.path``) and nothing of bench but
 this module and :mod:`bench.video`."""
@@ -12,8 +12,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..video import Frame, VideoFormat
-from ..video.yuv import RawYuvReader
+from ...video import Frame, VideoFormat
+from ...video.yuv import RawYuvReader
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -105,7 +105,7 @@ def yuv_frame(y: np.ndarray, uv: np.ndarray, bit_depth: int) -> Frame:
 
 def rgb_frame(rgb: np.ndarray, bit_depth: int) -> Frame:
     """A frame from BT.709 RGB (3, H, W) in [0, 1] (the harness's conversion)."""
-    from ..video.color import rgb_to_yuv420
+    from ...video.color import rgb_to_yuv420
 
     return Frame(*rgb_to_yuv420(np.clip(rgb, 0, 1).transpose(1, 2, 0), bit_depth), bit_depth=bit_depth)
 

@@ -5,14 +5,14 @@ import os
 import platform
 import sys
 
-from . import __version__
+from .. import __version__
 
 
 def describe() -> dict:
     env = {"bench": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
            "machine": platform.machine(), "cpus": os.cpu_count()}
     try:
-        from .tools import ffmpeg_exe, ffmpeg_version
+        from ..tools import ffmpeg_exe, ffmpeg_version
 
         env["ffmpeg"] = ffmpeg_version()
         env["ffmpeg_path"] = ffmpeg_exe()

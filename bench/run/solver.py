@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .codecs.base import Knob
+from ..codecs.base import Knob
 
 MAX_STEPS = 24
 CONTINUOUS_TOL = math.log(1.01)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .metrics import all_outputs
+from ..metrics import all_outputs
 from .rd_curves import name_estimated
-from .results import load_frame
+from ..results.tables import load_frame
 
 
 def text_report(store_path: str | Path, suite: str | None = None) -> str:

@@ -19,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .store import Store
 
 FORMATS = ("dcvc-json",)
@@ -34,7 +34,7 @@ def suite_name(dataset: str) -> str:
 
 def _sequence_names(suite: str) -> dict[str, str]:
     """Manifest file name -> sequence name, for suites bench knows."""
-    from .suites import get_suite
+    from ..suites import get_suite
 
     try:
         return {Path(s.path).name: s.name for s in get_suite(suite).sequences}

@@ -1,4 +1,4 @@
-"""Runs GLC-Video from a user's checkout, in its own process (``python -m bench.codecs.glc_driver``).
+"""Runs GLC-Video from a user's checkout, in its own process (``python -m bench.codecs.drivers.glc``).
 
 It imports the checkout's ``GLC_Image`` (intra) and ``GLC_Video`` (inter) and drives their ``test``
 methods exactly as the authors' ``test_video.py`` does: BT.709 RGB frames in [-1, 1], padded to a
@@ -18,8 +18,8 @@ import json
 import sys
 import time
 
-from . import driver_io
-from ..video.yuv import write_yuv
+from . import common
+from ...video.yuv import write_yuv
 
 
 def _nets(a):
@@ -28,9 +28,9 @@ def _nets(a):
     from src.models.video_model import GLC_Video
     from src.utils.test_utils import get_state_dict
 
-    i_net = driver_io.load_weights(GLC_Image(), get_state_dict(str(a.model_i)), a.model_i)
+    i_net = common.load_weights(GLC_Image(), get_state_dict(str(a.model_i)), a.model_i)
     i_net.interpolate_q()
-    p_net = driver_io.load_weights(GLC_Video(hyper_K=a.hyper_k), get_state_dict(str(a.model_p)), a.model_p,
+    p_net = common.load_weights(GLC_Video(hyper_K=a.hyper_k), get_state_dict(str(a.model_p)), a.model_p,
                                    strict=False)
     nets = []
     for net in (i_net, p_net):
@@ -52,28 +52,28 @@ def run(a):
     pl, pr, pt, pb = GLC_Image.get_padding_size(a.height, a.width, 64)
     dpb = None
     with torch.no_grad():
-        for idx, rgb in enumerate(driver_io.rgb_frames(a)):
+        for idx, rgb in enumerate(common.rgb_frames(a)):
             x = torch.from_numpy(rgb).unsqueeze(0).to(a.device)
             if a.precision == "fp16":
                 x = x.half()
             x = F.pad(x, (pl, pr, pt, pb), mode="replicate") * 2.0 - 1.0
-            if driver_io.is_intra(idx, a.intra_period):
+            if common.is_intra(idx, a.intra_period):
                 enc = i_net.test(x, a.q_index)
                 dpb = {"ref_frame": enc["x_hat"], "ref_latent": enc["ref_latent"], "ref_y": None}
                 rec, bits = enc["x_hat"], float(enc["bit"])
             else:
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     dpb["ref_y"] = None
-                enc = p_net.test(x, dpb, a.q_index, fa_idx=driver_io.INDEX_MAP[idx % a.rate_gop_size])
+                enc = p_net.test(x, dpb, a.q_index, fa_idx=common.INDEX_MAP[idx % a.rate_gop_size])
                 dpb = enc["dpb"]
                 rec, bits = dpb["ref_frame"], float(enc["bit"])
             rec = (rec.clamp(-1, 1) + 1.0) / 2.0
             rec = F.pad(rec, (-pl, -pr, -pt, -pb)).squeeze(0).float().cpu().numpy()
-            yield bits, driver_io.rgb_frame(rec, a.bit_depth)
+            yield bits, common.rgb_frame(rec, a.bit_depth)
 
 
 def encode(a) -> dict:
-    driver_io.use_checkout(a)
+    common.use_checkout(a)
     t0 = time.perf_counter()
     bits = []
 
@@ -92,18 +92,18 @@ def encode(a) -> dict:
 
 
 def decode(a) -> dict:
-    driver_io.use_checkout(a)
+    common.use_checkout(a)
     t0 = time.perf_counter()
     n = write_yuv(a.output, (fr for _, fr in run(a)))
     return {"frames": n, "decode_s": time.perf_counter() - t0}
 
 
 def main(argv=None) -> int:
-    p = driver_io.parser("bench.codecs.glc_driver")
+    p = common.parser("bench.codecs.drivers.glc")
     p.add_argument("--reset-interval", type=int, default=32)
     p.add_argument("--rate-gop-size", type=int, default=8, choices=[4, 8])
     p.add_argument("--hyper-k", type=int, default=16)
-    return driver_io.main(p, {"encode": encode, "decode": decode}, argv)
+    return common.main(p, {"encode": encode, "decode": decode}, argv)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,11 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from .errors import InputError, OfflineError
-from .paths import data_dir
+from ..errors import InputError, OfflineError
+from ..paths import data_dir
 from .sequences import Sequence
-from .suites import Suite
-from .video.yuv import RawYuvReader
+from . import Suite
+from ..video.yuv import RawYuvReader
 
 CHUNK = 1 << 20
 

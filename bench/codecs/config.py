@@ -17,8 +17,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from .errors import InputError
-from .paths import codecs_dir
+from ..errors import InputError
+from ..paths import codecs_dir
 
 
 def config_file() -> Path:

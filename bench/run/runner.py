@@ -19,13 +19,13 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .codecs import Codec
-from .codecs.base import config_key_of
-from .errors import BenchError, CodecFailed
+from ..codecs import Codec
+from ..codecs.base import config_key_of
+from ..errors import BenchError, CodecFailed
 from .measure import measure
-from .sequences import PreparedSequence
+from ..suites.sequences import PreparedSequence
 from .solver import solve
-from .store import Store
+from ..results.store import Store
 
 KEY_VERSION = 1
 

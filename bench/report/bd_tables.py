@@ -1,4 +1,4 @@
-"""BD-rate tables of stored results against an anchor codec (see :mod:`bench.bdrate` for one number).
+"""BD-rate tables of stored results against an anchor codec (see :mod:`bench.report.bdrate` for one number).
 
 Per sequence: each codec's measured points (``ok`` and ``unreachable`` rows alike: both are real
 encodes at the bpp they achieved) against the anchor's, for every metric output both have.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .bdrate import BDResult, bd_rate
-from .errors import InputError
-from .metrics import all_outputs
+from ..errors import InputError
+from ..metrics import all_outputs
 
 MEASURED = ("ok", "unreachable")
 

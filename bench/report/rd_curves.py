@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .metrics import all_outputs
+from ..metrics import all_outputs
 
 
 def curve_label(codec: str, bits_source: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Runs a DCVC model from a user's checkout, in its own process (``python -m bench.codecs.dcvc_driver``).
+"""Runs a DCVC model from a user's checkout, in its own process (``python -m bench.codecs.drivers.dcvc``).
 
 It imports the checkout's own modules (``src.models``, ``src.utils.stream_helper``, its colour
 helpers) and drives them the way the variant's ``test_video.py`` does with stream writing on:
@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import driver_io
-from ..video.yuv import write_yuv
+from . import common
+from ...video.yuv import write_yuv
 
 def _nets(a, i_cls, p_cls, **kwargs):
     import torch
@@ -35,7 +35,7 @@ def _nets(a, i_cls, p_cls, **kwargs):
     get_state_dict = _checkout_module("src.utils.stream_helper", "src.utils.common").get_state_dict
     nets = []
     for cls, path in ((i_cls, a.model_i), (p_cls, a.model_p)):
-        net = driver_io.load_weights(cls(**kwargs), get_state_dict(str(path)), path)
+        net = common.load_weights(cls(**kwargs), get_state_dict(str(path)), path)
         net = net.to(a.device).eval()
         nets.append(net)
     torch.use_deterministic_algorithms(True)
@@ -74,7 +74,7 @@ def _input_tensor(a, y, uv, to444):
 
 def _output_frame(a, rec, to420):
     y, uv = to420(rec.squeeze(0).float().cpu().numpy())
-    return driver_io.yuv_frame(y, uv, a.bit_depth)
+    return common.yuv_frame(y, uv, a.bit_depth)
 
 
 # --- DCVC-FM -------------------------------------------------------------------------------------
@@ -96,12 +96,12 @@ def fm_encode(a) -> dict:
     helper, dpb = SPSHelper(), None
     t0 = time.perf_counter()
     with open(a.bitstream, "wb") as out, torch.no_grad():
-        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+        for idx, (y, uv) in enumerate(common.yuv_planes(a)):
             x = F.pad(_input_tensor(a, y, uv, ycbcr420_to_444), (pl, pr, pt, pb), mode="replicate")
-            intra = driver_io.is_intra(idx, a.intra_period)
+            intra = common.is_intra(idx, a.intra_period)
             fa_idx = 0
             if not intra:
-                fa_idx = driver_io.INDEX_MAP[idx % 8]
+                fa_idx = common.INDEX_MAP[idx % 8]
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     dpb["ref_feature"] = None
                     fa_idx = 3
@@ -177,10 +177,10 @@ def dc_encode(a) -> dict:
     t0, dpb = time.perf_counter(), None
     with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "wb") as out, torch.no_grad():
         part = Path(tmp) / "frame.bin"
-        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+        for idx, (y, uv) in enumerate(common.yuv_planes(a)):
             x = F.pad(_input_tensor(a, y, uv, lambda y_, uv_: ycbcr420_to_444(y_, uv_, order=0)),
                       (pl, pr, pt, pb), mode="replicate")
-            if driver_io.is_intra(idx, a.intra_period):
+            if common.is_intra(idx, a.intra_period):
                 res = i_net.compress(x, False, a.q_index)
                 encode_i(a.height, a.width, False, a.q_index, res["bit_stream"], str(part))
                 dpb = {"ref_frame": res["x_hat"], "ref_feature": None, "ref_mv_feature": None, "ref_y": None,
@@ -205,7 +205,7 @@ def dc_frames(a):
     with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "rb") as f, torch.no_grad():
         part = Path(tmp) / "frame.bin"
         for idx in range(a.frames):
-            intra = driver_io.is_intra(idx, a.intra_period)
+            intra = common.is_intra(idx, a.intra_period)
             head = f.read(I_HEADER if intra else P_HEADER)
             if len(head) < (I_HEADER if intra else P_HEADER):
                 raise SystemExit(f"{a.bitstream}: ends before frame {idx}")
@@ -252,9 +252,9 @@ def rt_encode(a) -> dict:
     p_net.set_curr_poc(0)
     t0 = time.perf_counter()
     with open(a.bitstream, "wb") as out, torch.no_grad():
-        for idx, (y, uv) in enumerate(driver_io.yuv_planes(a)):
+        for idx, (y, uv) in enumerate(common.yuv_planes(a)):
             x = replicate_pad(_input_tensor(a, y, uv, ycbcr420_to_444_np), pb, pr)
-            intra = driver_io.is_intra(idx, a.intra_period)
+            intra = common.is_intra(idx, a.intra_period)
             use_ada_i = 0
             if intra:
                 qp = a.q_index
@@ -262,7 +262,7 @@ def rt_encode(a) -> dict:
                 p_net.clear_dpb()
                 p_net.add_ref_frame(None, enc["x_hat"])
             else:
-                fa_idx = driver_io.INDEX_MAP[idx % 8]
+                fa_idx = common.INDEX_MAP[idx % 8]
                 if a.reset_interval > 0 and idx % a.reset_interval == 1:
                     use_ada_i = 1
                     p_net.prepare_feature_adaptor_i(last_qp)
@@ -318,19 +318,19 @@ VARIANTS = {"fm": (fm_encode, fm_frames), "dc": (dc_encode, dc_frames), "rt": (r
 
 
 def encode(a) -> dict:
-    driver_io.use_checkout(a)
+    common.use_checkout(a)
     return VARIANTS[a.variant][0](a)
 
 
 def decode(a) -> dict:
-    driver_io.use_checkout(a)
+    common.use_checkout(a)
     t0 = time.perf_counter()
     n = write_yuv(a.output, VARIANTS[a.variant][1](a))
     return {"frames": n, "decode_s": time.perf_counter() - t0}
 
 
 def build_parser():
-    p = driver_io.parser("bench.codecs.dcvc_driver")
+    p = common.parser("bench.codecs.drivers.dcvc")
     p.add_argument("--variant", choices=sorted(VARIANTS), required=True)
     p.add_argument("--reset-interval", type=int, default=None,
                    help="feature reset period (default: 32 for fm, 64 for rt, as in the authors' commands)")
@@ -348,7 +348,7 @@ def main(argv=None) -> int:
             return action(a)
         return run
 
-    return driver_io.main(p, {"encode": with_defaults(encode), "decode": with_defaults(decode)}, argv)
+    return common.main(p, {"encode": with_defaults(encode), "decode": with_defaults(decode)}, argv)
 
 
 if __name__ == "__main__":

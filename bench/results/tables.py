@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .store import Store
 
 SUMMARY_COLUMNS = ["suite", "sequence", "codec", "target_bpp", "status", "knob_name", "knob", "bpp", "miss",

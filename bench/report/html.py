@@ -9,12 +9,12 @@ One folder (default ``reports/html/``) that opens from disk or can be served as 
 * one page per sequence: its RD curves, its BD-rate table (overlap and shared bpp range in every
   cell), its GIF table, ground truth beside each reconstruction and a zoomed crop of both,
   per-frame metric plots, and every stored row (failures with their error).
-* ``media/``: PNG and SVG plots, GIFs (:mod:`bench.gifs`), named by result keys and settings so a
+* ``media/``: PNG and SVG plots, GIFs (:mod:`bench.report.gifs`), named by result keys and settings so a
   rebuilt report reuses what is already made.
 
 A GIF cell shows, for each codec, the reconstruction whose achieved bpp lies in the range (the one
 nearest the range's geometric centre) or, when none does, the nearest one in log-bpp, marked as
-outside the range. Reconstructions are re-decoded from the kept bitstreams (:mod:`bench.reconstruct`)
+outside the range. Reconstructions are re-decoded from the kept bitstreams (:mod:`bench.report.reconstruct`)
 and checked against the stored PSNR-Y. Every name and value on the pages goes through Jinja2's
 autoescaping: a codec called ``<script>`` is shown as text.
 """
@@ -34,16 +34,16 @@ from typing import Callable
 
 import pandas as pd
 
-from . import __version__
+from .. import __version__
 from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
-from .errors import BenchError, InputError
+from ..errors import BenchError, InputError
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
-from .metrics import all_outputs, metric_class, metric_names
+from ..metrics import all_outputs, metric_class, metric_names
 from .rd_curves import draw, name_estimated, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
-from .results import load_frame
-from .store import Store
+from ..results.tables import load_frame
+from ..results.store import Store
 
 DEFAULT_RANGES = ((0.001, 0.003), (0.003, 0.008), (0.008, 0.02))
 BD_OUTPUTS_FIRST = ("psnr_yuv", "psnr_y", "ms_ssim_rgb", "ms_ssim_y", "lpips", "dists", "vmaf")
@@ -428,7 +428,7 @@ def _when(t: float | None) -> str:
 def _environment():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bench", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bench.report", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "" if v is None else f"{v * 100:+.1f}%"

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codecs.base import Decoded
-from .errors import CodecTimeout, InputError
-from .metrics import canonical_names, create_metric
-from .metrics.base import FrameBatch, torch_device
-from .sequences import PreparedSequence
-from .tools import remaining
-from .video import open_video
+from ..codecs.base import Decoded
+from ..errors import CodecTimeout, InputError
+from ..metrics import canonical_names, create_metric
+from ..metrics.base import FrameBatch, torch_device
+from ..suites.sequences import PreparedSequence
+from ..tools import remaining
+from ..video import open_video
 
 
 @dataclass

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .tools import ffmpeg_exe, run_tool
-from .video import VideoFormat
+from ..tools import ffmpeg_exe, run_tool
+from ..video import VideoFormat
 
 MAX_DEFAULT_FPS = 25.0
 

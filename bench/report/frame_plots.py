@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .metrics import all_outputs
+from ..metrics import all_outputs
 
 
 def draw_per_frame(panels: list[tuple[str, list[tuple[str, list[float]]]]], output: str, title: str,
