@@ -152,10 +152,15 @@ def cmd_fetch(a) -> int:
 
 def cmd_list(a) -> int:
     if a.what == "codecs":
-        from .codecs import codec_class, codec_names
+        from .codecs import CODECS
 
-        for n in codec_names():
-            c = codec_class(n)()
+        for n in CODECS.names():
+            origin = "" if CODECS.origin(n) == "built in" else f" ({CODECS.origin(n)})"
+            try:
+                c = CODECS.get(n)()
+            except BenchError as exc:
+                print(f"{n:10s}{origin}\n{'':10s} UNAVAILABLE: {exc}")
+                continue
             try:
                 c.check_available()
                 state = c.version()
@@ -163,7 +168,7 @@ def cmd_list(a) -> int:
                 state = f"UNAVAILABLE: {exc}"
             k = c.knob
             print(f"{n:10s} knob {k.name} {k.lo:g}..{k.hi:g} ({'higher' if k.more_bits < 0 else 'lower'} = fewer bits)"
-                  f"  {c.description}\n{'':10s} {state}")
+                  f"  {c.description}{origin}\n{'':10s} {state}")
     elif a.what == "suites":
         from .suites import builtin_names, get_suite
 
@@ -184,11 +189,11 @@ def cmd_list(a) -> int:
                       f"{q.num_frames if q.num_frames else '?'} frames"
                       f"{f', {nb / 1e9:.2f} GB' if nb else ''}{'' if q.path.exists() else '  (not fetched)'}")
     else:
-        from .metrics import ALIASES, metric_class, metric_names
+        from .metrics import METRICS
 
-        for n in metric_names():
-            m = metric_class(n)
-            also = [a for a, t in ALIASES.items() if t == n]
+        for n in METRICS.names():
+            m = METRICS.get(n)
+            also = METRICS.aliases_of(n)
             print(f"{n:10s} (per {m.scope}) {m.description}{f'  [also: {chr(44).join(also)}]' if also else ''}")
             for o in m.outputs:
                 print(f"    {o.name:14s} {o.direction} is better  unit: {o.unit or '-'}  {o.description}")

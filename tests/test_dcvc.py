@@ -148,7 +148,8 @@ def test_estimated_bits_are_named_in_tables_and_never_the_default_anchor():
     import pandas as pd
 
     from bench.report.bd_tables import choose_anchor
-    from bench.report.rd_curves import curve_label, name_estimated
+    from bench.results.row import curve_label
+    from bench.results.tables import name_estimated
 
     df = name_estimated(pd.DataFrame({"codec": ["glc", "x264"], "bits_source": ["estimated", "file"]}))
     assert list(df["codec"]) == ["glc [estimated bits]", "x264"]

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
+from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from .base import Codec
@@ -79,21 +80,14 @@ class CheckoutCodec(Codec):
                 raise CodecUnavailable(f"codec {self.name}: {why}, and torch sees no GPU on this machine")
 
     def version(self) -> str:
-        from ..metrics.weights import sha256_of
-
         i, p = self.model_paths()
         return f"{self.name} (checkpoints i {sha256_of(i)[:12]} p {sha256_of(p)[:12]})"
 
     def config(self) -> dict:
-        from ..metrics.weights import sha256_of
-
         d = super().config()
         i, p = self.model_paths()
         d["checkpoints"] = {"i": {"file": i.name, "sha256": sha256_of(i)}, "p": {"file": p.name, "sha256": sha256_of(p)}}
         return d
-
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "intra_period": self.options["intra_period"]}
 
     # --- running the driver --------------------------------------------------------------------
     def driver_cmd(self, action: str, seq, extra: list[str]) -> list[str]:

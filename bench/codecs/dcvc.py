@@ -24,7 +24,6 @@ from pathlib import Path
 
 from ..errors import CodecUnavailable
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Decoded, Knob
 from .checkout_codec import CheckoutCodec
 
@@ -66,7 +65,6 @@ class DCVC(CheckoutCodec):
         return Decoded(out, VideoFormat(seq.width, seq.height, seq.format.bit_depth), cmd, dt)
 
 
-@register
 class DCVCFM(DCVC):
     name = "dcvc-fm"
     description = "DCVC-FM (CVPR 2024), your checkout and checkpoints: one intra frame, q_index"
@@ -75,7 +73,6 @@ class DCVCFM(DCVC):
     checkpoints = ("cvpr2024_image.pth.tar", "cvpr2024_video.pth.tar")
 
 
-@register
 class DCVCDC(DCVC):
     name = "dcvc-dc"
     description = "DCVC-DC (CVPR 2023, YUV 4:2:0 models), your checkout and checkpoints: one intra frame, q_index"
@@ -84,7 +81,6 @@ class DCVCDC(DCVC):
     checkpoints = ("cvpr2023_image_yuv420_psnr.pth.tar", "cvpr2023_video_yuv420_psnr.pth.tar")
 
 
-@register
 class DCVCRT(DCVC):
     name = "dcvc-rt"
     description = "DCVC-RT (CVPR 2025), your checkout and checkpoints, CUDA only: one intra frame, qp"

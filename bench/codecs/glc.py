@@ -19,12 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Decoded, Knob
 from .checkout_codec import CheckoutCodec
 
 
-@register
 class GLC(CheckoutCodec):
     name = "glc"
     description = "GLC-Video (TCSVT 2025), your checkout and checkpoints: ESTIMATED bits, q_index"

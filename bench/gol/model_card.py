@@ -67,7 +67,7 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
 
 
 def write_card(model, path: Path, checkpoint: Path) -> None:
-    from ..metrics.weights import sha256_of
+    from ..hashing import sha256_of
 
     c = model.card
     params = c["parameters"]

@@ -20,6 +20,7 @@ import pandas as pd
 from .bdrate import BDResult, bd_rate
 from ..errors import InputError
 from ..metrics import all_outputs
+from ..results.row import counted_from_files
 
 MEASURED = ("ok", "unreachable")
 
@@ -37,7 +38,7 @@ def choose_anchor(codecs: list[str], requested: str | None = None) -> tuple[str 
     if "vvenc" in codecs:
         return "vvenc", "no VTM results, so VVenC (the default anchor's stand-in)"
     if codecs:
-        counted = [c for c in codecs if not c.endswith(" bits]")]  # not "[estimated bits]" / "[published bits]"
+        counted = [c for c in codecs if counted_from_files(c)]
         why = "neither VTM nor VVenC is in the results: the first codec by name"
         if counted and len(counted) < len(codecs):
             why += " whose bits were counted from files"

@@ -15,12 +15,13 @@ nearest-neighbour to ``width`` when it is smaller (pixels stay pixels).
 """
 from __future__ import annotations
 
-import hashlib
-import json
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..files import atomic_path
+from ..hashing import identity_hash
 from ..tools import ffmpeg_exe, run_tool
 from ..video import VideoFormat
 
@@ -34,7 +35,7 @@ class GifSettings:
     max_frames: int | None = None  # None: every frame
 
     def tag(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        return identity_hash(asdict(self), 8)
 
     def rate(self, seq_fps: Fraction | float) -> float:
         return float(self.fps) if self.fps else min(float(seq_fps), MAX_DEFAULT_FPS)
@@ -95,19 +96,11 @@ def make_gifs(ground_truth: tuple[Path, VideoFormat], fps_in: Fraction | float, 
         graph.append(";".join(parts) + (f";{stack}hstack=2[{name}v]" if len(parts) == 2 else f";{stack}null[{name}v]"))
         graph.append(_gif_chain(f"{name}v", f"{name}out"))
     args += ["-filter_complex", ";".join(graph)]
-    tmps = {}
-    for name, path in outputs.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part.gif")
-        tmps[name] = tmp
-        args += ["-map", f"[{name}out]"]
-        if settings.max_frames:
-            args += ["-frames:v", str(settings.max_frames)]
-        args += ["-loop", "0", "-f", "gif", str(tmp)]
-    try:
-        run_tool(args, deadline=deadline, what="GIF making (ffmpeg)")
+    with ExitStack() as written:  # every GIF is renamed into place only once ffmpeg has made them all
         for name, path in outputs.items():
-            tmps[name].replace(path)
-    finally:
-        for t in tmps.values():
-            t.unlink(missing_ok=True)
+            tmp = written.enter_context(atomic_path(path, ".gif"))
+            args += ["-map", f"[{name}out]"]
+            if settings.max_frames:
+                args += ["-frames:v", str(settings.max_frames)]
+            args += ["-loop", "0", "-f", "gif", str(tmp)]
+        run_tool(args, deadline=deadline, what="GIF making (ffmpeg)")

@@ -21,7 +21,6 @@ autoescaping: a codec called ``<script>`` is shown as text.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import re
@@ -37,13 +36,16 @@ import pandas as pd
 from .. import __version__
 from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from ..errors import BenchError, InputError
+from ..files import atomic_write
+from ..hashing import identity_hash
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
 from ..metrics import all_outputs, metric_class, metric_names
-from .rd_curves import draw, name_estimated, suite_average
+from .rd_curves import draw, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
-from ..results.tables import load_frame
+from ..results.row import ResultRow, is_import_run
 from ..results.store import Store
+from ..results.tables import name_estimated, to_frame
 
 DEFAULT_RANGES = ((0.001, 0.003), (0.003, 0.008), (0.008, 0.02))
 BD_OUTPUTS_FIRST = ("psnr_yuv", "psnr_y", "ms_ssim_rgb", "ms_ssim_y", "lpips", "dists", "vmaf")
@@ -69,7 +71,7 @@ def parse_ranges(text: str | None) -> tuple[tuple[float, float], ...]:
 def slug(text: str) -> str:
     """A file-name-safe, collision-free name for any text."""
     base = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:40] or "x"
-    return f"{base}-{hashlib.sha1(str(text).encode()).hexdigest()[:6]}"
+    return f"{base}-{identity_hash(str(text), 6)}"
 
 
 def range_label(r: tuple[float, float]) -> str:
@@ -140,9 +142,10 @@ class ReportBuilder:
 
     # --- entry point --------------------------------------------------------------------------
     def build(self) -> Path:
-        df = name_estimated(load_frame(self.store_path, per_frame=True))
         with Store(self.store_path, readonly=True) as st:
-            runs = st.runs()
+            runs, rows = st.runs(), st.results()
+        self.rows = {r.key: r for r in rows}
+        df = name_estimated(to_frame(rows, per_frame=True))
         if self.opts.suite and len(df):
             df = df[df["suite"] == self.opts.suite]
         if not len(df):
@@ -287,7 +290,7 @@ class ReportBuilder:
             info = json.loads(sidecar.read_text())
             self.stats["gifs_reused"] += len(paths)
         else:
-            info = self._make_row_gifs(row, paths)
+            info = self._make_row_gifs(self.rows[row["key"]], paths)
             if info.get("error") is None:
                 sidecar.write_text(json.dumps(info))
         if info.get("error"):
@@ -299,8 +302,8 @@ class ReportBuilder:
             cell.note = (f"re-decoded frames differ from what was measured (PSNR-Y {info['psnr_y']:.3f} dB, "
                          f"stored {info['stored_psnr_y']:.3f} dB)")
 
-    def _make_row_gifs(self, row: dict, paths: dict[str, Path]) -> dict:
-        src = self._source((row.get("config") or {}).get("sequence"))
+    def _make_row_gifs(self, row: ResultRow, paths: dict[str, Path]) -> dict:
+        src = self._source((row.config or {}).get("sequence"))
         if isinstance(src, str):
             return {"error": src}
         work = Path(tempfile.mkdtemp(prefix="redecode-", dir=self.out))
@@ -372,7 +375,7 @@ class ReportBuilder:
             out.append({"id": r["run_id"], "started": _when(r.get("started")), "finished": _when(r.get("finished")),
                         "argv": shlex.join(["bench", *(r.get("argv") or [])[1:]]) if r.get("argv") else "",
                         "environment": env, "config": json.dumps(r.get("config") or {}, indent=1, default=str)})
-        imported = sorted(u for u in used if str(u).startswith("import-"))
+        imported = sorted(u for u in used if is_import_run(u))
         for u in imported:
             g = df[df["run_id"] == u]
             cfg = g["config"].iloc[0] or {}
@@ -414,11 +417,7 @@ class ReportBuilder:
         return Path(p).relative_to(self.out).as_posix()
 
     def _render(self, template: str, path: Path, ctx: dict) -> None:
-        env = _environment()
-        html = env.get_template(template).render(**ctx)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, _environment().get_template(template).render(**ctx))
 
 
 def _when(t: float | None) -> str:

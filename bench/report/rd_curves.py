@@ -21,20 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..metrics import all_outputs
-
-
-def curve_label(codec: str, bits_source: str | None) -> str:
-    tag = f" [{bits_source} bits]"
-    return codec if bits_source in (None, "file") or codec.endswith(tag) else codec + tag
-
-
-def name_estimated(df):
-    """Rename the codec of rows whose bits were estimated, not counted from a file, to
-    ``<codec> [estimated bits]``, so every table and legend built from ``df`` says so."""
-    if len(df) and "bits_source" in df:
-        est = df["bits_source"] == "estimated"
-        df.loc[est, "codec"] = [curve_label(c, "estimated") for c in df.loc[est, "codec"]]
-    return df
+from ..results.row import curve_label
 
 
 def suite_average(df: pd.DataFrame, output: str) -> pd.DataFrame:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from ..codecs import create_codec
 from ..codecs.base import Bitstream, Decoded
 from ..errors import BenchError
 from ..paths import data_dir
-from ..suites.sequences import PreparedSequence, SequenceOptions, parse_size, prepare
+from ..results.row import ResultRow
+from ..run.measure import measure
+from ..suites import get_suite
+from ..suites.sequences import PreparedSequence, prepare
 
 MATCH_DB = 0.01
 
@@ -45,29 +47,14 @@ class Reconstruction:
 def prepared_source(desc: dict) -> PreparedSequence:
     """The prepared sequence a result was measured against, from the row's ``config.sequence``:
     the cached YUV with that key if it is still there, else prepared again from its suite."""
-    from ..suites import get_suite
-
     if not desc or "key" not in desc:
         raise NotReconstructible("no sequence description stored with this result (imported?)")
-    o = desc.get("options") or {}
-    opts = SequenceOptions(frames=o.get("frames"), fps_step=int(o.get("fps_step") or 1),
-                           size=parse_size(o.get("size")), resize=o.get("resize") or "crop")
-    cached = sorted((data_dir() / "cache").glob(f"*_{desc['key']}.yuv"))
-    if cached:
-        from ..suites.sequences import Sequence
-        from ..video import VideoFormat
-
-        fmt = VideoFormat(int(desc["width"]), int(desc["height"]), int(desc["bit_depth"]))
-        src = desc.get("source") or {}
-        seq = Sequence(desc["name"], Path(src.get("file", "")), int(src.get("width", fmt.width)),
-                       int(src.get("height", fmt.height)), Fraction(src.get("fps", desc["fps"])),
-                       src.get("frames"), int(src.get("bit_depth", fmt.bit_depth)), desc.get("suite", ""))
-        n = cached[0].stat().st_size // fmt.frame_bytes
-        return PreparedSequence(desc["name"], desc.get("suite", ""), cached[0], fmt, Fraction(desc["fps"]), n,
-                                opts, seq, desc["key"])
+    cached = PreparedSequence.from_description(desc, data_dir() / "cache")
+    if cached.yuv.exists():
+        return cached
     try:
-        seq = get_suite(desc.get("suite", "")).select([desc["name"]])[0]
-        prepared = prepare(seq, opts, data_dir() / "cache")
+        seq = get_suite(cached.suite).select([cached.name])[0]
+        prepared = prepare(seq, cached.options, data_dir() / "cache")
     except BenchError as exc:
         raise NotReconstructible(f"source not available: {exc}") from None
     if prepared.key != desc["key"]:
@@ -86,25 +73,23 @@ def bitstream_file(stored: str | None, store_path: Path) -> Path:
     raise NotReconstructible(f"bitstream {p.name} is missing (looked beside the store too)")
 
 
-def redecode(row: dict, source: PreparedSequence, store_path: Path, workdir: Path) -> Reconstruction:
+def redecode(row: ResultRow, source: PreparedSequence, store_path: Path, workdir: Path) -> Reconstruction:
     """Decode ``row``'s kept bitstream with the adapter and options it was made with, and check it
     against the stored PSNR-Y."""
-    from ..run.measure import measure
-
-    cfg = (row.get("config") or {}).get("codec") or {}
+    config = row.config or {}
+    cfg = config.get("codec") or {}
     try:
-        codec = create_codec(cfg.get("codec") or row["codec"], **(cfg.get("options") or {}))
+        codec = create_codec(cfg.get("codec") or row.codec, **(cfg.get("options") or {}))
         codec.check_available()
     except BenchError as exc:
         raise NotReconstructible(f"cannot decode here: {exc}") from None
-    path = bitstream_file(row.get("bitstream"), store_path)
-    bs = Bitstream([path], float(row["knob"]), list(row.get("encode_cmd") or []), 0.0,
-                   meta=(row.get("config") or {}).get("bitstream_meta") or {})
+    path = bitstream_file(row.bitstream, store_path)
+    bs = Bitstream([path], float(row.knob), list(row.encode_cmd or []), 0.0, meta=config.get("bitstream_meta") or {})
     try:
         dec = codec.decode(bs, source, workdir)
     except BenchError as exc:
         raise NotReconstructible(f"decoding failed: {exc}") from None
-    stored = (row.get("metrics") or {}).get("psnr_y", row.get("psnr_y"))  # a store row, or a flat table row
+    stored = (row.metrics or {}).get("psnr_y")
     psnr = None
     if stored is not None:
         try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..metrics import all_outputs
-from .rd_curves import name_estimated
-from ..results.tables import load_frame
+from ..results.tables import load_frame, name_estimated
 
 
 def text_report(store_path: str | Path, suite: str | None = None) -> str:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
+from .row import ResultRow, import_run_id, imported_key
 from .store import Store
 
 FORMATS = ("dcvc-json",)
@@ -80,7 +81,8 @@ def import_dcvc_json(path: Path, codec: str, store_path: Path) -> int:
     return len(rows)
 
 
-def _row(rec: dict, digest: str, codec: str, suite: str, seq: str, seq_file: str, point: str, size, path: Path) -> dict:
+def _row(rec: dict, digest: str, codec: str, suite: str, seq: str, seq_file: str, point: str, size,
+         path: Path) -> ResultRow:
     frames = int(rec.get("i_frame_num", 0)) + int(rec.get("p_frame_num", 0)) or None
     width, height = size if size else (None, None)
     knob = rec.get("qp", rec.get("q_index"))
@@ -90,13 +92,11 @@ def _row(rec: dict, digest: str, codec: str, suite: str, seq: str, seq_file: str
         except ValueError:
             knob = None
     metrics = {ours: float(rec[theirs]) for theirs, ours in DCVC_OUTPUTS.items() if theirs in rec}
-    key = hashlib.sha256(f"import|{digest}|{codec}|{suite}|{seq_file}|{point}".encode()).hexdigest()[:32]
-    return {
-        "key": key, "run_id": f"import-{digest[:12]}", "created": time.time(), "status": "ok", "codec": codec,
-        "codec_version": "published", "codec_key": f"import:{digest[:16]}:{codec}", "suite": suite, "sequence": seq,
-        "sequence_key": f"published:{suite}:{seq_file}", "width": width, "height": height, "frames": frames,
-        "fps": None, "target_bpp": None, "knob_name": "qp" if "qp" in rec else "point", "knob": knob, "bits": None,
-        "bpp": float(rec["ave_all_frame_bpp"]), "miss": None, "bits_source": "published", "metrics": metrics,
-        "per_frame": {}, "config": {"imported_from": path.name, "sha256": digest, "format": "dcvc-json",
-                                    "sequence_file": seq_file, "point": point, "published": rec},
-    }
+    return ResultRow(
+        key=imported_key(digest, codec, suite, seq_file, point), run_id=import_run_id(digest), created=time.time(),
+        status="ok", codec=codec, codec_version="published", codec_key=f"import:{digest[:16]}:{codec}", suite=suite,
+        sequence=seq, sequence_key=f"published:{suite}:{seq_file}", width=width, height=height, frames=frames,
+        knob_name="qp" if "qp" in rec else "point", knob=knob, bpp=float(rec["ave_all_frame_bpp"]),
+        bits_source="published", metrics=metrics, per_frame={},
+        config={"imported_from": path.name, "sha256": digest, "format": "dcvc-json", "sequence_file": seq_file,
+                "point": point, "published": rec})

@@ -20,30 +20,21 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
+from .row import ResultRow
 
 SCHEMA_VERSION = 1
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, started REAL, finished REAL, argv TEXT, config TEXT, environment TEXT);
-CREATE TABLE IF NOT EXISTS results (
-    key TEXT PRIMARY KEY, run_id TEXT, created REAL, status TEXT NOT NULL,
-    codec TEXT, codec_version TEXT, codec_key TEXT, suite TEXT, sequence TEXT, sequence_key TEXT,
-    width INTEGER, height INTEGER, frames INTEGER, fps REAL,
-    target_bpp REAL, knob_name TEXT, knob REAL, bits INTEGER, bpp REAL, miss REAL, bits_source TEXT,
-    encodes INTEGER, encode_s REAL, decode_s REAL, metrics_s REAL,
-    encode_cmd TEXT, decode_cmd TEXT, bitstream TEXT, metrics TEXT, per_frame TEXT,
-    config TEXT, error TEXT, log TEXT);
+CREATE TABLE IF NOT EXISTS results ({', '.join(ResultRow.sql_columns())});
 CREATE INDEX IF NOT EXISTS results_by_codec ON results (codec, sequence, target_bpp);
 CREATE TABLE IF NOT EXISTS probes (
     codec_key TEXT, sequence_key TEXT, knob REAL, bits INTEGER, bpp REAL, encode_s REAL, created REAL,
     PRIMARY KEY (codec_key, sequence_key, knob));
 """
-JSON_COLUMNS = ("encode_cmd", "decode_cmd", "metrics", "per_frame", "config")
-RESULT_COLUMNS = ("key", "run_id", "created", "status", "codec", "codec_version", "codec_key", "suite", "sequence",
-                  "sequence_key", "width", "height", "frames", "fps", "target_bpp", "knob_name", "knob", "bits", "bpp",
-                  "miss", "bits_source", "encodes", "encode_s", "decode_s", "metrics_s", "encode_cmd", "decode_cmd",
-                  "bitstream", "metrics", "per_frame", "config", "error", "log")
+RESULT_COLUMNS = ResultRow.columns()
+JSON_COLUMNS = ResultRow.json_columns()
 
 
 def _dumps(v: Any) -> str:
@@ -141,10 +132,10 @@ class Store:
                 for r in cur.fetchall()]
 
     # --- results -----------------------------------------------------------------------------
-    def put_result(self, row: dict) -> None:
-        """Insert or replace one result row atomically."""
-        row = {**row, "created": row.get("created") or time.time()}
-        values = [(_dumps(row.get(c)) if c in JSON_COLUMNS and row.get(c) is not None else row.get(c))
+    def put_result(self, row: ResultRow) -> None:
+        """Insert or replace one result row atomically (``created`` is now unless the row says)."""
+        record = {**vars(row), "created": row.created or time.time()}
+        values = [(_dumps(record[c]) if c in JSON_COLUMNS and record[c] is not None else record[c])
                   for c in RESULT_COLUMNS]
         values = [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
         with self._tx() as c:
@@ -160,7 +151,7 @@ class Store:
             out.update(dict(cur.fetchall()))
         return out
 
-    def results(self, where: str = "", params: tuple = ()) -> list[dict]:
+    def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:
         cur = self._conn.execute(f"SELECT * FROM results {('WHERE ' + where) if where else ''} "
                                  f"ORDER BY suite, sequence, codec, target_bpp", params)
         cols = [d[0] for d in cur.description]
@@ -170,7 +161,7 @@ class Store:
             for c in JSON_COLUMNS:
                 if d.get(c):
                     d[c] = json.loads(d[c])
-            rows.append(d)
+            rows.append(ResultRow.from_record(d))
         return rows
 
     # --- probes ------------------------------------------------------------------------------

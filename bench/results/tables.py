@@ -1,10 +1,12 @@
-"""Stored results as a pandas table, and their export (CSV, Parquet, JSON)."""
+"""Stored results as a pandas table (one line per :class:`~.row.ResultRow`), and their export (CSV,
+Parquet, JSON)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from ..errors import InputError
+from .row import ResultRow, curve_label
 from .store import Store
 
 SUMMARY_COLUMNS = ["suite", "sequence", "codec", "target_bpp", "status", "knob_name", "knob", "bpp", "miss",
@@ -14,23 +16,25 @@ SUMMARY_COLUMNS = ["suite", "sequence", "codec", "target_bpp", "status", "knob_n
 def load_frame(store_path: str | Path, per_frame: bool = False):
     """All result rows as a DataFrame; each metric summary is a column named after its output
     (``psnr_y``, ``ms_ssim_rgb`` ...); with ``per_frame``, arrays go in ``frames.<output>`` columns."""
+    with Store(store_path, readonly=True) as store:
+        return to_frame(store.results(), per_frame)
+
+
+def to_frame(rows: list[ResultRow], per_frame: bool = False):
+    """``rows`` as a DataFrame, one line each (:meth:`~.row.ResultRow.flat`)."""
     import pandas as pd
 
-    path = Path(store_path)
-    if not path.exists():
-        raise InputError(f"{path}: no results store here (run `bench run` first, or pass --store)")
-    with Store(path, readonly=True) as store:
-        rows = store.results()
-    flat = []
-    for r in rows:
-        d = {k: v for k, v in r.items() if k not in ("metrics", "per_frame")}
-        for k, v in (r.get("metrics") or {}).items():
-            d[k] = v
-        if per_frame:
-            for k, v in (r.get("per_frame") or {}).items():
-                d[f"frames.{k}"] = v
-        flat.append(d)
-    return pd.DataFrame(flat)
+    return pd.DataFrame([r.flat(per_frame) for r in rows])
+
+
+def name_estimated(df):
+    """Rename the codec of rows whose bits were estimated, not counted from a file, to
+    ``<codec> [estimated bits]`` (:func:`~.row.curve_label`), so every table and legend built from
+    ``df`` says so."""
+    if len(df) and "bits_source" in df:
+        est = df["bits_source"] == "estimated"
+        df.loc[est, "codec"] = [curve_label(c, "estimated") for c in df.loc[est, "codec"]]
+    return df
 
 
 def export(store_path: str | Path, fmt: str, output: str | Path | None) -> str | None:

@@ -10,8 +10,6 @@ sweep goes on.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import tempfile
 import time
@@ -20,20 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..codecs import Codec
-from ..codecs.base import config_key_of
 from ..errors import BenchError, CodecFailed
+from ..files import atomic_copy
+from ..hashing import identity_hash
+from ..results.row import ResultRow
 from .measure import measure
 from ..suites.sequences import PreparedSequence
 from .solver import solve
 from ..results.store import Store
-
-KEY_VERSION = 1
-
-
-def result_key(codec_config: dict, sequence_key: str, target: float) -> str:
-    ident = {"v": KEY_VERSION, "codec": codec_config, "sequence": sequence_key, "target": f"{target:.6g}"}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
 
 @dataclass
 class Job:
@@ -47,10 +39,21 @@ class Job:
     run_id: str
     timeout: float | None
     bitstream_dir: Path | None
-    workdir: Path | None = None
     device: str | None = None
     torch_threads: int | None = None
-    extra_config: dict = field(default_factory=dict)
+
+    def row(self, target: float, key: str, config: dict | None = None, **outcome) -> ResultRow:
+        """The row of ``target``: what this job says of the codec and the sequence, ``config`` added
+        to the row's configuration, and the ``outcome`` columns (status, bits, metrics ... or error)."""
+        seq = self.seq
+        return ResultRow(
+            key=key, run_id=self.run_id, codec=self.codec.name, codec_version=self.codec_config["version"],
+            codec_key=identity_hash(self.codec_config), suite=seq.suite, sequence=seq.name, sequence_key=seq.key,
+            width=seq.width, height=seq.height, frames=seq.num_frames, fps=float(seq.fps), target_bpp=target,
+            knob_name=self.codec.knob.name, bits_source=self.codec.bits_source,
+            config={"codec": self.codec_config, "sequence": seq.describe(), "target_bpp": target,
+                    "metrics": self.metrics, **(config or {})},
+            **outcome)
 
 
 @dataclass
@@ -64,16 +67,6 @@ class JobReport:
     errors: list[str] = field(default_factory=list)
 
 
-def base_row(job: Job, target: float, key: str) -> dict:
-    seq = job.seq
-    return {"key": key, "run_id": job.run_id, "codec": job.codec.name, "codec_version": job.codec_config["version"],
-            "codec_key": config_key_of(job.codec_config), "suite": seq.suite, "sequence": seq.name, "sequence_key": seq.key,
-            "width": seq.width, "height": seq.height, "frames": seq.num_frames, "fps": float(seq.fps),
-            "target_bpp": target, "knob_name": job.codec.knob.name, "bits_source": job.codec.bits_source,
-            "config": {"codec": job.codec_config, "sequence": seq.describe(), "target_bpp": target,
-                       "metrics": job.metrics, **job.extra_config}}
-
-
 def run_job(job: Job) -> JobReport:
     """Run one (codec, sequence) job; never raises for codec trouble (rows say ``failed``)."""
     t_start = time.perf_counter()
@@ -83,7 +76,7 @@ def run_job(job: Job) -> JobReport:
         torch.set_num_threads(job.torch_threads)
     codec, seq = job.codec, job.seq
     store = Store(job.store_path)
-    work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-", dir=job.workdir))
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-"))
     ckey = codec.config_key()
     cache = store.probes(ckey, seq.key)
     bitstreams = {}
@@ -94,7 +87,7 @@ def run_job(job: Job) -> JobReport:
     try:
         for target, key in sorted(zip(job.targets, job.keys)):
             deadline = time.monotonic() + job.timeout if job.timeout else None
-            row = base_row(job, target, key)
+            config = {}
 
             def rate(k: float) -> float:
                 nonlocal codec_s
@@ -120,26 +113,27 @@ def run_job(job: Job) -> JobReport:
                     measured[sol.knob] = (dec, m)
                 dec, m = measured[sol.knob]
                 kept = _keep(bs, job.bitstream_dir, key)
-                row.update(status=sol.status, knob=sol.knob, bits=bs.bits, bpp=bs.bits / seq.pixels,
-                           miss=bs.bits / seq.pixels / target - 1.0, encodes=sol.encodes, encode_s=bs.encode_s,
-                           decode_s=dec.decode_s, metrics_s=m.seconds, encode_cmd=bs.cmd, decode_cmd=dec.cmd,
-                           bitstream=kept, metrics=m.summary, per_frame=m.per_frame,
-                           error=sol.message or None, log=bs.log[-4000:] or None)
-                row["config"]["solver"] = {"probes": sol.probes, "encodes": sol.encodes}
-                row["config"]["metric_info"] = m.info
-                row["config"]["bitstream_meta"] = bs.meta
+                outcome = dict(status=sol.status, knob=sol.knob, bits=bs.bits, bpp=bs.bits / seq.pixels,
+                               miss=bs.bits / seq.pixels / target - 1.0, encodes=sol.encodes, encode_s=bs.encode_s,
+                               decode_s=dec.decode_s, metrics_s=m.seconds, encode_cmd=bs.cmd, decode_cmd=dec.cmd,
+                               bitstream=kept, metrics=m.summary, per_frame=m.per_frame,
+                               error=sol.message or None, log=bs.log[-4000:] or None)
+                config = {"solver": {"probes": sol.probes, "encodes": sol.encodes}, "metric_info": m.info,
+                          "bitstream_meta": bs.meta}
             except CodecFailed as exc:
-                row.update(status="failed", error=str(exc), log=exc.stderr_tail or None,
-                           encode_cmd=exc.cmd or None)
+                outcome = dict(status="failed", error=str(exc), log=exc.stderr_tail or None,
+                               encode_cmd=exc.cmd or None)
             except BenchError as exc:
-                row.update(status="failed", error=str(exc))
+                outcome = dict(status="failed", error=str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug in an adapter must not stop the sweep
-                row.update(status="failed", error=f"{type(exc).__name__}: {exc}", log=traceback.format_exc()[-4000:])
+                outcome = dict(status="failed", error=f"{type(exc).__name__}: {exc}",
+                               log=traceback.format_exc()[-4000:])
+            row = job.row(target, key, config, **outcome)
             store.put_result(row)
-            report.statuses.append(row["status"])
-            report.encodes.append(row.get("encodes") or 0)
-            if row["status"] == "failed":
-                report.errors.append(f"{codec.name} on {seq.name} at {target:g} bpp: {row['error']}")
+            report.statuses.append(row.status)
+            report.encodes.append(row.encodes or 0)
+            if row.status == "failed":
+                report.errors.append(f"{codec.name} on {seq.name} at {target:g} bpp: {row.error}")
     finally:
         store.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -151,19 +145,9 @@ def run_job(job: Job) -> JobReport:
 def _keep(bs, folder: Path | None, key: str) -> str | None:
     if folder is None:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    src = bs.files[0]
-    dst = folder / f"{key}{src.suffix}"
-    tmp = dst.with_name(dst.name + ".part")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
+    dst = folder / f"{key}{bs.files[0].suffix}"
+    atomic_copy(bs.files[0], dst)
     return str(dst)
-
-
-def failure_row(job: Job, target: float, key: str, error: str) -> dict:
-    row = base_row(job, target, key)
-    row.update(status="failed", error=error)
-    return row
 
 
 def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: bool = True,
@@ -217,7 +201,7 @@ def _record_lost(jobs: list[Job], error: str) -> None:
             have = store.status_of(j.keys)
             for t, k in zip(j.targets, j.keys):
                 if k not in have:
-                    store.put_result(failure_row(j, t, k, error))
+                    store.put_result(j.row(t, k, status="failed", error=error))
     finally:
         store.close()
 

@@ -36,15 +36,6 @@ class Solution:
     probes: list[float] = field(default_factory=list)
     message: str = ""
 
-    @property
-    def miss(self) -> float:
-        """Relative miss: achieved bpp / target - 1."""
-        return self.bpp / self.target - 1.0
-
-    @property
-    def log_miss(self) -> float:
-        return math.log(self.bpp / self.target)
-
 
 def solve(target: float, rate: Callable[[float], float], knob: Knob, cache: dict[float, float],
           lo: float | None = None, hi: float | None = None) -> Solution:

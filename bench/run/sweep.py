@@ -11,8 +11,9 @@ from ..codecs import create_codec
 from ..errors import CodecUnavailable, InputError
 from ..metrics import canonical_names
 from ..paths import data_dir, reports_dir
-from .runner import Job, failure_row, result_key, run_jobs
+from .runner import Job, run_jobs
 from ..suites.sequences import SequenceOptions, prepare
+from ..results.row import result_key
 from ..results.store import Store
 from ..suites import get_suite
 
@@ -123,7 +124,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                           reports_dir() / "bitstreams" if cfg.keep_bitstreams else None, device=cfg.device,
                           torch_threads=max(1, (os.cpu_count() or 1) // max(1, cfg.jobs)))
                 if problem:
-                    unavailable_rows += [failure_row(job, t, k, problem) for t, k in todo]
+                    unavailable_rows += [job.row(t, k, status="failed", error=problem) for t, k in todo]
                 else:
                     jobs.append(job)
         for row in unavailable_rows:
@@ -141,7 +142,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     if unavailable_rows:
         statuses["failed"] = statuses.get("failed", 0) + len(unavailable_rows)
     enc = [e for r in reports for e in r.encodes]
-    errors = [e for r in reports for e in r.errors] + sorted({row["error"] for row in unavailable_rows})
+    errors = [e for r in reports for e in r.errors] + sorted({row.error for row in unavailable_rows})
     return SweepSummary(run_id, planned, skipped, statuses, errors, sum(enc) / len(enc) if enc else 0.0,
                         time.perf_counter() - t0, sum(r.codec_s for r in reports), store_path)
 

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -21,20 +20,14 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, OfflineError
+from ..files import atomic_copy, atomic_path
+from ..hashing import file_sha256
 from ..paths import data_dir
 from .sequences import Sequence
 from . import Suite
 from ..video.yuv import RawYuvReader
 
 CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def download(url: str, dest: Path, expected_bytes: int | None = None, progress: bool = True,
@@ -92,42 +85,40 @@ def safe_member(name: str, archive: Path) -> PurePosixPath:
 def extract_member(archive: Path, member: str, dest: Path) -> Path:
     """Extract the one member named ``member`` (matched by file name) from a .zip or .7z archive
     into the file ``dest``, checking every member's path first."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    suffix = archive.suffix.lower()
-    if suffix == ".zip":
-        with zipfile.ZipFile(archive) as z:
-            infos = z.infolist()
-            for i in infos:
-                safe_member(i.filename, archive)
-            match = [i for i in infos if PurePosixPath(i.filename).name == member and not i.is_dir()]
-            if not match:
-                raise InputError(f"{archive}: has no member {member!r}")
-            if (match[0].external_attr >> 16) & 0o170000 == 0o120000:
-                raise InputError(f"{archive}: member {member!r} is a link; refusing it")
-            with z.open(match[0]) as src, open(tmp, "wb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
-    elif suffix == ".7z":
-        import py7zr
+    with atomic_path(dest) as tmp:
+        suffix = archive.suffix.lower()
+        if suffix == ".zip":
+            with zipfile.ZipFile(archive) as z:
+                infos = z.infolist()
+                for i in infos:
+                    safe_member(i.filename, archive)
+                match = [i for i in infos if PurePosixPath(i.filename).name == member and not i.is_dir()]
+                if not match:
+                    raise InputError(f"{archive}: has no member {member!r}")
+                if (match[0].external_attr >> 16) & 0o170000 == 0o120000:
+                    raise InputError(f"{archive}: member {member!r} is a link; refusing it")
+                with z.open(match[0]) as src, open(tmp, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+        elif suffix == ".7z":
+            import py7zr
 
-        with py7zr.SevenZipFile(archive) as z:
-            names = z.getnames()
-            for n in names:
-                safe_member(n, archive)
-            match = [n for n in names if PurePosixPath(n.replace("\\", "/")).name == member]
-            if not match:
-                raise InputError(f"{archive}: has no member {member!r}")
-            staging = tmp.parent / (tmp.name + ".d")
-            shutil.rmtree(staging, ignore_errors=True)
-            z.extract(path=staging, targets=match)
-            extracted = staging / match[0]
-            if extracted.is_symlink() or not extracted.is_file():
-                raise InputError(f"{archive}: member {member!r} is not a regular file")
-            extracted.replace(tmp)
-            shutil.rmtree(staging, ignore_errors=True)
-    else:
-        raise InputError(f"{archive}: unsupported archive type (expected .zip or .7z)")
-    tmp.replace(dest)
+            with py7zr.SevenZipFile(archive) as z:
+                names = z.getnames()
+                for n in names:
+                    safe_member(n, archive)
+                match = [n for n in names if PurePosixPath(n.replace("\\", "/")).name == member]
+                if not match:
+                    raise InputError(f"{archive}: has no member {member!r}")
+                staging = tmp.with_name(tmp.name + ".d")
+                shutil.rmtree(staging, ignore_errors=True)
+                z.extract(path=staging, targets=match)
+                extracted = staging / match[0]
+                if extracted.is_symlink() or not extracted.is_file():
+                    raise InputError(f"{archive}: member {member!r} is not a regular file")
+                extracted.replace(tmp)
+                shutil.rmtree(staging, ignore_errors=True)
+        else:
+            raise InputError(f"{archive}: unsupported archive type (expected .zip or .7z)")
     return dest
 
 
@@ -142,7 +133,7 @@ def verify_sequence(seq: Sequence, path: Path) -> None:
 
 def _check_archive(archive: Path, seq: Sequence, sums_file: Path) -> None:
     want = (seq.source.get("download") or {}).get("sha256")
-    got = sha256_file(archive)
+    got = file_sha256(archive)
     known = {}
     if sums_file.exists():
         for line in sums_file.read_text().splitlines():
@@ -180,16 +171,14 @@ def fetch_suite(suite: Suite, source: Path | None = None, progress: bool = True,
             if src.suffix.lower() in (".zip", ".7z"):
                 extract_member(src, member, seq.path)
             else:
-                tmp = seq.path.with_name(seq.path.name + ".part")
-                shutil.copyfile(src, tmp)
-                tmp.replace(seq.path)
+                atomic_copy(src, seq.path)
         elif dl.get("url"):
             archive = download(dl["url"], downloads / dl["url"].rsplit("/", 1)[-1], dl.get("bytes"), progress)
             _check_archive(archive, seq, folder / "SHA256SUMS")
             if dl.get("archive"):
                 extract_member(archive, member, seq.path)
             else:
-                shutil.copyfile(archive, seq.path)
+                atomic_copy(archive, seq.path)
         else:
             how = suite.manifest.get("notes") or "no public download"
             raise InputError(f"{seq.path}: missing and suite {suite.name!r} has no download URL: {how}")

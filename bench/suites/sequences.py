@@ -12,13 +12,13 @@ frame to cover WxH keeping its aspect ratio and crops the centre (1920x1080 -> 1
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import atomic_path
+from ..hashing import identity_hash
 from ..paths import data_dir
 from ..video import VideoFormat, open_video
 from ..video.ffmpeg_io import probe, transcode_to_raw
@@ -46,6 +46,12 @@ class Sequence:
     def describe(self) -> dict:
         return {"name": self.name, "suite": self.suite, "file": self.path.name, "width": self.width,
                 "height": self.height, "fps": str(self.fps), "frames": self.num_frames, "bit_depth": self.bit_depth}
+
+    @classmethod
+    def from_description(cls, d: dict) -> "Sequence":
+        """The inverse of :meth:`describe` (the path is the file's name alone, as described)."""
+        return cls(d["name"], Path(d["file"]), int(d["width"]), int(d["height"]), Fraction(d["fps"]), d["frames"],
+                   int(d["bit_depth"]), d["suite"])
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -83,6 +89,12 @@ class SequenceOptions:
         d["size"] = f"{self.size[0]}x{self.size[1]}" if self.size else None
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "SequenceOptions":
+        """The inverse of :meth:`to_dict`."""
+        return cls(frames=d.get("frames"), fps_step=int(d.get("fps_step") or 1), size=parse_size(d.get("size")),
+                   resize=d.get("resize") or "crop")
+
 
 @dataclass(frozen=True)
 class PreparedSequence:
@@ -119,13 +131,28 @@ class PreparedSequence:
                 "frames": self.num_frames, "fps": str(self.fps), "bit_depth": self.format.bit_depth,
                 "options": self.options.to_dict(), "source": self.source.describe()}
 
+    @classmethod
+    def from_description(cls, d: dict, cache_dir: Path) -> "PreparedSequence":
+        """The inverse of :meth:`describe`: the prepared sequence a result was measured against, its
+        frames where :func:`prepare` writes them in ``cache_dir`` (the file may be gone since)."""
+        fmt = VideoFormat(int(d["width"]), int(d["height"]), int(d["bit_depth"]))
+        fps = Fraction(d["fps"])
+        return cls(d["name"], d["suite"], cached_yuv(cache_dir, d["name"], fmt, fps, d["key"]), fmt, fps,
+                   int(d["frames"]), SequenceOptions.from_dict(d["options"]), Sequence.from_description(d["source"]),
+                   d["key"])
+
+
+def cached_yuv(cache_dir: Path, name: str, fmt: VideoFormat, fps: Fraction, key: str) -> Path:
+    """Where :func:`prepare` keeps a prepared sequence's raw YUV file."""
+    return Path(cache_dir) / f"{name}_{fmt.width}x{fmt.height}_{float(fps):g}fps_{fmt.bit_depth}bit_{key}.yuv"
+
 
 def sequence_key(seq: Sequence, opts: SequenceOptions) -> str:
     """Identity of (source content, options): the manifest checksum where known, else name and size
     of the file. Stable across machines for the same files."""
     ident = {"name": seq.name, "sha256": seq.source.get("sha256"), "bytes": seq.path.stat().st_size
              if seq.path.exists() else None, "opts": opts.to_dict(), "bit_depth": seq.bit_depth}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    return identity_hash(ident)
 
 
 def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None) -> PreparedSequence:
@@ -141,7 +168,7 @@ def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None)
         w, h = w + (w & 1), h + (h & 1)
     fmt = VideoFormat(w, h, seq.bit_depth)
     fps = seq.fps / opts.fps_step
-    out = cache_dir / f"{seq.name}_{w}x{h}_{float(fps):g}fps_{seq.bit_depth}bit_{key}.yuv"
+    out = cached_yuv(cache_dir, seq.name, fmt, fps, key)
     if not out.exists():
         input_args = None
         src_pix_fmt = fmt.pix_fmt
@@ -152,13 +179,9 @@ def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None)
         elif seq.path.suffix.lower() != ".y4m":
             src_pix_fmt = probe(seq.path).pix_fmt
         size = opts.size if opts.size else ((w, h) if (w, h) != (seq.width, seq.height) else None)
-        tmp = out.with_name(out.name + ".part")
-        try:
+        with atomic_path(out) as tmp:
             transcode_to_raw(seq.path, tmp, fmt, input_args=input_args, fps_step=opts.fps_step, frames=opts.frames,
                              size=size, resize=opts.resize if opts.size else "scale", src_pix_fmt=src_pix_fmt)
-            tmp.replace(out)
-        finally:
-            tmp.unlink(missing_ok=True)
     n = out.stat().st_size // fmt.frame_bytes
     if n == 0:
         raise InputError(f"{seq.path}: no frames decoded for {seq.name}")
