@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from .suites.sequences import parse_size
     from .run.sweep import SweepConfig, parse_targets, sweep
+    from .suites.sequences import parse_size
 
     cfg = SweepConfig(suite=a.suite, sequences=a.sequences.split(",") if a.sequences else None,
                       codecs=[c for c in a.codecs.split(",") if c], codec_options=_codec_opts(a.codec_opt),
@@ -117,8 +117,8 @@ def cmd_run(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .report.gifs import GifSettings
     from .paths import default_store, reports_dir
+    from .report.gifs import GifSettings
     from .report.html import ReportOptions, build_report, parse_ranges
     from .report.text import text_report
 
@@ -143,8 +143,8 @@ def cmd_report(a) -> int:
 
 
 def cmd_fetch(a) -> int:
-    from .suites.fetch import fetch_suite
     from .suites import get_suite
+    from .suites.fetch import fetch_suite
 
     fetch_suite(get_suite(a.suite), a.source, progress=not a.no_progress)
     return 0
@@ -211,8 +211,8 @@ def cmd_results(a) -> int:
 
 
 def cmd_import(a) -> int:
-    from .results.importers import import_dcvc_json
     from .paths import default_store
+    from .results.importers import import_dcvc_json
 
     codec = a.codec or a.file.stem
     n = import_dcvc_json(a.file, codec, a.store or default_store())

@@ -72,6 +72,10 @@ class Registry:
             self._loaded[name] = self._load(name)
         return self._loaded[name]
 
+    def create(self, name: str, **kwargs):
+        """An instance of the class registered as ``name``."""
+        return self.get(name)(**kwargs)
+
     def _load(self, name: str) -> type:
         target, where = self.specs()[name]
         module, _, attr = target.partition(":")

@@ -24,8 +24,8 @@ import torch
 from bench.codecs.gol import SHIPPED_WEIGHTS
 from bench.gol.model import GoLModel
 from bench.paths import write_benchmark_figures
-from bench.suites.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 from bench.video.yuv import RawYuvReader
 
 

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from bench.codecs import create_codec
-from bench.run.measure import measure
 from bench.metrics import metric_class
 from bench.paths import write_benchmark_figures
-from bench.suites.sequences import SequenceOptions, prepare
+from bench.run.measure import measure
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 
 METRICS = ["psnr", "ms-ssim", "lpips", "lpips-vgg", "dists", "vmaf", "fid", "fvd", "tlp", "tof"]
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from bench.codecs import create_codec
 from bench.paths import reports_dir
 from bench.results.tables import load_frame
-from bench.suites.sequences import SequenceOptions, prepare
 from bench.run.solver import bisect
-from bench.suites import get_suite
 from bench.run.sweep import SweepConfig, sweep
+from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 
 
 def main() -> None:

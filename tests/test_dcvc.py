@@ -112,7 +112,7 @@ def _random_checkpoints(name: str, co: Path, folder: Path) -> tuple[Path, Path]:
 def test_random_weights_plumbing_only(name, tmp_path, monkeypatch):
     co = _checkout(name)
     if co is None:
-        pytest.skip(f"no {name} checkout (set BENCH_{name.upper().replace('-', '_')}_CHECKOUT; see README)")
+        pytest.skip(f"no {name} checkout (set BENCH_{name.upper().replace('-', '_')}_CHECKOUT; see docs/codecs.md)")
     ckpt_i, ckpt_p = _random_checkpoints(name, co, tmp_path)
     env = name.upper().replace("-", "_")
     monkeypatch.setenv(f"BENCH_{env}_MODEL_I", str(ckpt_i))

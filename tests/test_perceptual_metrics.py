@@ -7,13 +7,13 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from conftest import shared_clip
 
 from bench.errors import WeightsUnavailable
 from bench.metrics import create_metric
 from bench.metrics.base import FrameBatch
 from bench.video import VideoFormat
 from bench.video.yuv import RawYuvReader
-from conftest import shared_clip
 
 CALIBRATION_IMAGES = ("I03.bmp", "I04.bmp", "I06.bmp", "I08.bmp", "I19.bmp")
 # pyiqa's ResultsCalibra/calibration_summary.csv: the rows computed with the official code

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from bench.cli import main
-from bench.report.html import parse_ranges, pick
 from bench.errors import InputError
+from bench.report.html import parse_ranges, pick
 
 XSS = "<script>alert(1)</script>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -20,17 +20,9 @@ CODECS = Registry("codec", Codec, {
     "gol": "bench.codecs.gol:GoL",
 })
 
-
-def codec_names() -> list[str]:
-    return CODECS.names()
-
-
-def codec_class(name: str) -> type[Codec]:
-    return CODECS.get(name)
-
-
-def create_codec(name: str, **options) -> Codec:
-    return codec_class(name)(**options)
+codec_names = CODECS.names
+codec_class = CODECS.get
+create_codec = CODECS.create
 
 
 __all__ = ["CODECS", "Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec"]

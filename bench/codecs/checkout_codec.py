@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
 from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from .base import Codec
+from .config import codec_setting, where_to_configure
 
 
 class CheckoutCodec(Codec):

@@ -1,7 +1,7 @@
 """DCVC (Microsoft's learned video codecs) from a user's checkout and checkpoints.
 
 Point bench at a clone of ``github.com/microsoft/DCVC`` (the repository root or the variant's folder,
-e.g. ``DCVC-family/DCVC-FM``) whose compiled parts are built (see the README), and at the authors'
+e.g. ``DCVC-family/DCVC-FM``) whose compiled parts are built (see docs/codecs.md), and at the authors'
 checkpoints::
 
     [dcvc-fm]

@@ -17,13 +17,13 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
 from ..hashing import sha256_of
 from ..tools import run_tool
 from ..video import VideoFormat
 from .base import Bitstream, Codec, Decoded, Knob
 from .checkout_codec import last_json
+from .config import codec_setting, where_to_configure
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "gol" / "weights" / "gol-small.pt"
 

@@ -1,5 +1,5 @@
 """VTM and ECM, the reference encoders of VVC and of the Enhanced Compression Model beyond it, run
-from a user's own build (bench ships neither; see the README for building them).
+from a user's own build (bench ships neither; see docs/codecs.md for building them).
 
 Where: ``BENCH_VTM_ROOT`` / ``BENCH_ECM_ROOT`` or ``root`` in ``codecs/codecs.toml`` (a built
 checkout: the binaries are found in ``bin/`` as ``EncoderAppStatic``/``EncoderApp``, or under
@@ -29,13 +29,13 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from .config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable, InputError
 from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from ..video import VideoFormat
 from .base import Bitstream, Codec, Decoded, Knob
+from .config import codec_setting, where_to_configure
 
 CONFIGS = ("lowdelay", "randomaccess", "lowdelay_P", "intra")
 

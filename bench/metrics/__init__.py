@@ -21,24 +21,15 @@ METRICS = Registry("metric", Metric, {
     "tlp": "bench.metrics.temporal:TemporalLPIPS",
     "tof": "bench.metrics.temporal:TemporalOpticalFlow",
 }, aliases={"kid": "fid", "lpips-alex": "lpips"})  # computed together with another metric
+metric_names = METRICS.names
+metric_class = METRICS.get
+create_metric = METRICS.create
 
 
 def canonical_names(names: Iterable[str]) -> list[str]:
     """Registered names for ``names`` in order, aliases resolved (``kid`` is computed by ``fid``),
     duplicates dropped; unknown names, and metrics that cannot be imported, raise :class:`InputError`."""
     return list(dict.fromkeys(metric_class(n).name for n in names))
-
-
-def metric_names() -> list[str]:
-    return METRICS.names()
-
-
-def metric_class(name: str) -> type[Metric]:
-    return METRICS.get(name)
-
-
-def create_metric(name: str, **kwargs) -> Metric:
-    return metric_class(name)(**kwargs)
 
 
 def all_outputs(names: Iterable[str] | None = None) -> dict[str, Output]:

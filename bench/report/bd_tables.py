@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bdrate import BDResult, bd_rate
 from ..errors import InputError
 from ..metrics import all_outputs
 from ..results.row import counted_from_files
+from .bdrate import BDResult, bd_rate
 
 MEASURED = ("ok", "unreachable")
 

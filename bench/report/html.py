@@ -34,18 +34,18 @@ from typing import Callable
 import pandas as pd
 
 from .. import __version__
-from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from ..errors import BenchError, InputError
 from ..files import atomic_write
 from ..hashing import identity_hash
-from .frame_plots import draw_per_frame
-from .gifs import GifSettings, make_gifs
 from ..metrics import all_outputs, metric_class, metric_names
-from .rd_curves import draw, suite_average
-from .reconstruct import NotReconstructible, prepared_source, redecode
 from ..results.row import ResultRow, is_import_run
 from ..results.store import Store
 from ..results.tables import name_estimated, to_frame
+from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
+from .frame_plots import draw_per_frame
+from .gifs import GifSettings, make_gifs
+from .rd_curves import draw, suite_average
+from .reconstruct import NotReconstructible, prepared_source, redecode
 
 DEFAULT_RANGES = ((0.001, 0.003), (0.003, 0.008), (0.008, 0.02))
 BD_OUTPUTS_FIRST = ("psnr_yuv", "psnr_y", "ms_ssim_rgb", "ms_ssim_y", "lpips", "dists", "vmaf")

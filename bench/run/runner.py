@@ -22,10 +22,11 @@ from ..errors import BenchError, CodecFailed
 from ..files import atomic_copy
 from ..hashing import identity_hash
 from ..results.row import ResultRow
-from .measure import measure
-from ..suites.sequences import PreparedSequence
-from .solver import solve
 from ..results.store import Store
+from ..suites.sequences import PreparedSequence
+from .measure import measure
+from .solver import solve
+
 
 @dataclass
 class Job:

@@ -6,16 +6,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import environment
 from ..codecs import create_codec
 from ..errors import CodecUnavailable, InputError
 from ..metrics import canonical_names
-from ..paths import data_dir, reports_dir
-from .runner import Job, run_jobs
-from ..suites.sequences import SequenceOptions, prepare
+from ..paths import data_dir, default_store, reports_dir
 from ..results.row import result_key
 from ..results.store import Store
 from ..suites import get_suite
+from ..suites.sequences import SequenceOptions, prepare
+from . import environment
+from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
 DEFAULT_CODECS = ("x264", "x265", "vvenc", "svt-av1")
@@ -89,7 +89,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                            fps_step=cfg.fps_step if cfg.fps_step is not None else d.get("fps_step", 1),
                            size=cfg.size, resize=cfg.resize)
     codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
-    store_path = Path(cfg.store or reports_dir() / "results.sqlite")
+    store_path = Path(cfg.store or default_store())
     store = Store(store_path)
     try:
         run_id = store.start_run(argv or sys.argv, {**cfg.to_dict(), "sequence_options": opts.to_dict()},

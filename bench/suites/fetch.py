@@ -23,9 +23,9 @@ from ..errors import InputError, OfflineError
 from ..files import atomic_copy, atomic_path
 from ..hashing import file_sha256
 from ..paths import data_dir
-from .sequences import Sequence
-from . import Suite
 from ..video.yuv import RawYuvReader
+from . import Suite
+from .sequences import Sequence
 
 CHUNK = 1 << 20
 

@@ -26,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import common
 from ...video.yuv import write_yuv
+from . import common
+
 
 def _nets(a, i_cls, p_cls, **kwargs):
     import torch
@@ -123,8 +124,14 @@ def fm_frames(a):
     import torch
     import torch.nn.functional as F
     from src.transforms.functional import ycbcr444_to_420
-    from src.utils.stream_helper import (NalType, SPSHelper, get_padding_size, read_header, read_ip_remaining,
-                                         read_sps_remaining)
+    from src.utils.stream_helper import (
+        NalType,
+        SPSHelper,
+        get_padding_size,
+        read_header,
+        read_ip_remaining,
+        read_sps_remaining,
+    )
 
     i_net, p_net = _fm_nets(a)
     helper = SPSHelper()

@@ -18,8 +18,8 @@ import json
 import sys
 import time
 
-from . import common
 from ...video.yuv import write_yuv
+from . import common
 
 
 def _nets(a):
