@@ -6,7 +6,8 @@ leaves a half-written row. Several processes may write at once (SQLite locks; wr
 
 Tables: ``runs`` (one row per ``bench run``: command line, configuration, environment),
 ``results`` (one row per codec x sequence x target, keyed by a hash of everything that
-determines it), ``probes`` (every encode the bpp solver made, reused across targets and runs).
+determines it; its columns are the fields of :class:`~.row.ResultRow`, the table of schema version
+1), ``probes`` (every encode the bpp solver made, reused across targets and runs).
 """
 from __future__ import annotations
 
