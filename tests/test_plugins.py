@@ -22,7 +22,8 @@ PLUGIN = Path(__file__).parent / "plugins" / "bench-toy-plugin"
 @pytest.fixture(scope="session")
 def plugin_site(tmp_path_factory) -> Path:
     """The toy plugin, installed by pip (no index, no dependencies, no build isolation: nothing is
-    downloaded) into a folder of its own, which the commands below put on PYTHONPATH."""
+    downloaded; setuptools comes with torch) into a folder of its own, which the commands below put
+    on PYTHONPATH, so the environment itself is left as it was."""
     work = tmp_path_factory.mktemp("plugin")
     src = shutil.copytree(PLUGIN, work / "src")  # pip builds in the source folder: keep the repository clean
     site = work / "site"
@@ -35,7 +36,7 @@ def plugin_site(tmp_path_factory) -> Path:
 
 def bench(site: Path | None, *args):
     path = [str(site)] if site else []
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path + [os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path + [p for p in [os.environ.get("PYTHONPATH")] if p])}
     return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 
