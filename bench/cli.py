@@ -27,7 +27,7 @@ def _add_store(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .sweep import DEFAULT_CODECS, DEFAULT_METRICS, DEFAULT_TARGETS
+    from .run.sweep import DEFAULT_CODECS, DEFAULT_METRICS, DEFAULT_TARGETS
 
     p = argparse.ArgumentParser(prog="bench", description="Compare video codecs at extremely low bitrates.")
     p.add_argument("--version", action="version", version=f"bench {__version__}")
@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(a) -> int:
-    from .sequences import parse_size
-    from .sweep import SweepConfig, parse_targets, sweep
+    from .run.sweep import SweepConfig, parse_targets, sweep
+    from .suites.sequences import parse_size
 
     cfg = SweepConfig(suite=a.suite, sequences=a.sequences.split(",") if a.sequences else None,
                       codecs=[c for c in a.codecs.split(",") if c], codec_options=_codec_opts(a.codec_opt),
@@ -110,17 +110,17 @@ def cmd_run(a) -> int:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing new"
     print(f"run {s.run_id}: {counts}; {s.skipped} already stored; "
           f"{s.encodes_per_target:.2f} encodes per target; {s.wall_s:.1f} s; store {s.store}")
-    from .report_table import text_report
+    from .report.text import text_report
 
     print(text_report(s.store, None))
     return 3 if s.statuses.get("failed") else 0
 
 
 def cmd_report(a) -> int:
-    from .gifs import GifSettings
     from .paths import default_store, reports_dir
-    from .report_html import ReportOptions, build_report, parse_ranges
-    from .report_table import text_report
+    from .report.gifs import GifSettings
+    from .report.html import ReportOptions, build_report, parse_ranges
+    from .report.text import text_report
 
     store = a.store or default_store()
     print(text_report(store, a.suite))
@@ -143,8 +143,8 @@ def cmd_report(a) -> int:
 
 
 def cmd_fetch(a) -> int:
-    from .fetch import fetch_suite
     from .suites import get_suite
+    from .suites.fetch import fetch_suite
 
     fetch_suite(get_suite(a.suite), a.source, progress=not a.no_progress)
     return 0
@@ -152,10 +152,15 @@ def cmd_fetch(a) -> int:
 
 def cmd_list(a) -> int:
     if a.what == "codecs":
-        from .codecs import codec_class, codec_names
+        from .codecs import CODECS
 
-        for n in codec_names():
-            c = codec_class(n)()
+        for n in CODECS.names():
+            origin = "" if CODECS.origin(n) == "built in" else f" ({CODECS.origin(n)})"
+            try:
+                c = CODECS.get(n)()
+            except BenchError as exc:
+                print(f"{n:10s}{origin}\n{'':10s} UNAVAILABLE: {exc}")
+                continue
             try:
                 c.check_available()
                 state = c.version()
@@ -163,7 +168,7 @@ def cmd_list(a) -> int:
                 state = f"UNAVAILABLE: {exc}"
             k = c.knob
             print(f"{n:10s} knob {k.name} {k.lo:g}..{k.hi:g} ({'higher' if k.more_bits < 0 else 'lower'} = fewer bits)"
-                  f"  {c.description}\n{'':10s} {state}")
+                  f"  {c.description}{origin}\n{'':10s} {state}")
     elif a.what == "suites":
         from .suites import builtin_names, get_suite
 
@@ -184,11 +189,11 @@ def cmd_list(a) -> int:
                       f"{q.num_frames if q.num_frames else '?'} frames"
                       f"{f', {nb / 1e9:.2f} GB' if nb else ''}{'' if q.path.exists() else '  (not fetched)'}")
     else:
-        from .metrics import ALIASES, metric_class, metric_names
+        from .metrics import METRICS
 
-        for n in metric_names():
-            m = metric_class(n)
-            also = [a for a, t in ALIASES.items() if t == n]
+        for n in METRICS.names():
+            m = METRICS.get(n)
+            also = METRICS.aliases_of(n)
             print(f"{n:10s} (per {m.scope}) {m.description}{f'  [also: {chr(44).join(also)}]' if also else ''}")
             for o in m.outputs:
                 print(f"    {o.name:14s} {o.direction} is better  unit: {o.unit or '-'}  {o.description}")
@@ -197,7 +202,7 @@ def cmd_list(a) -> int:
 
 def cmd_results(a) -> int:
     from .paths import default_store
-    from .results import export
+    from .results.tables import export
 
     text = export(a.store or default_store(), a.format, a.output)
     if text is not None:
@@ -206,8 +211,8 @@ def cmd_results(a) -> int:
 
 
 def cmd_import(a) -> int:
-    from .importers import import_dcvc_json
     from .paths import default_store
+    from .results.importers import import_dcvc_json
 
     codec = a.codec or a.file.stem
     n = import_dcvc_json(a.file, codec, a.store or default_store())

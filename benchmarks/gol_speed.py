@@ -35,7 +35,7 @@ from bench.paths import write_benchmark_figures
 
 def demo_frames(n: int) -> np.ndarray:
     """The first ``n`` frames of the demo suite's bigbuckbunny, RGB in [0, 1]."""
-    from bench.sequences import SequenceOptions, prepare
+    from bench.suites.sequences import SequenceOptions, prepare
     from bench.suites import get_suite
     from bench.video.yuv import RawYuvReader
 

@@ -1,7 +1,7 @@
 """Benchmark: frames per second of every metric at 1280x720, and the gain over pyiqa's per-image loop.
 
 Source: the first frames of the demo suite's ``bigbuckbunny`` (real 1280x720 footage), encoded by
-x265 and decoded, so the metrics see a real reconstruction. For each metric, ``bench.measure.measure``
+x265 and decoded, so the metrics see a real reconstruction. For each metric, ``bench.run.measure.measure``
 runs alone over the decoded file (YUV reading, BT.709 conversion, batching and device transfers
 included); then all metrics together (shared features). For LPIPS (AlexNet, VGG16), DISTS and
 MS-SSIM the same numbers are computed with pyiqa's architectures, called one frame pair at a time
@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from bench.codecs import create_codec
-from bench.measure import measure
 from bench.metrics import metric_class
 from bench.paths import write_benchmark_figures
-from bench.sequences import SequenceOptions, prepare
+from bench.run.measure import measure
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 
 METRICS = ["psnr", "ms-ssim", "lpips", "lpips-vgg", "dists", "vmaf", "fid", "fvd", "tlp", "tof"]
 

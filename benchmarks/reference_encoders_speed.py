@@ -16,8 +16,8 @@ from pathlib import Path
 from bench.codecs import create_codec
 from bench.errors import BenchError
 from bench.paths import reports_dir
-from bench.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from bench.codecs import create_codec
 from bench.paths import reports_dir
-from bench.results import load_frame
-from bench.sequences import SequenceOptions, prepare
-from bench.solver import bisect
+from bench.results.tables import load_frame
+from bench.run.solver import bisect
+from bench.run.sweep import SweepConfig, sweep
 from bench.suites import get_suite
-from bench.sweep import SweepConfig, sweep
+from bench.suites.sequences import SequenceOptions, prepare
 
 
 def main() -> None:

@@ -6,12 +6,12 @@ import sys
 import zipfile
 
 import pytest
+from conftest import random_frame
 
 from bench.errors import InputError
-from bench.fetch import extract_member, fetch_suite
 from bench.suites import get_suite, load_manifest
+from bench.suites.fetch import extract_member, fetch_suite
 from bench.video import write_video
-from conftest import random_frame
 
 
 def bench(*args, env=None):

@@ -13,9 +13,9 @@ from bench.cli import main
 from bench.codecs import create_codec
 from bench.codecs.base import Bitstream
 from bench.errors import BenchError, CodecUnavailable
-from bench.reconstruct import prepared_source
-from bench.report_table import text_report
-from bench.store import Store
+from bench.report.reconstruct import prepared_source
+from bench.report.text import text_report
+from bench.results.store import Store
 
 # the checkout's intra and inter classes, per codec
 CLASSES = {"dcvc-fm": ("src.models.image_model", "DMCI", "src.models.video_model", "DMC", ""),
@@ -112,7 +112,7 @@ def _random_checkpoints(name: str, co: Path, folder: Path) -> tuple[Path, Path]:
 def test_random_weights_plumbing_only(name, tmp_path, monkeypatch):
     co = _checkout(name)
     if co is None:
-        pytest.skip(f"no {name} checkout (set BENCH_{name.upper().replace('-', '_')}_CHECKOUT; see README)")
+        pytest.skip(f"no {name} checkout (set BENCH_{name.upper().replace('-', '_')}_CHECKOUT; see docs/codecs.md)")
     ckpt_i, ckpt_p = _random_checkpoints(name, co, tmp_path)
     env = name.upper().replace("-", "_")
     monkeypatch.setenv(f"BENCH_{env}_MODEL_I", str(ckpt_i))
@@ -147,8 +147,9 @@ def test_random_weights_plumbing_only(name, tmp_path, monkeypatch):
 def test_estimated_bits_are_named_in_tables_and_never_the_default_anchor():
     import pandas as pd
 
-    from bench.bd_tables import choose_anchor
-    from bench.rd_curves import curve_label, name_estimated
+    from bench.report.bd_tables import choose_anchor
+    from bench.results.row import curve_label
+    from bench.results.tables import name_estimated
 
     df = name_estimated(pd.DataFrame({"codec": ["glc", "x264"], "bits_source": ["estimated", "file"]}))
     assert list(df["codec"]) == ["glc [estimated bits]", "x264"]

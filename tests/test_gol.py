@@ -17,8 +17,8 @@ from bench.errors import CodecUnavailable
 from bench.gol.bitstream import HEADER_BYTES, Header
 from bench.gol.masks import MASKS, i_positions, pareto_ladder
 from bench.gol.model import GoLModel
-from bench.reconstruct import prepared_source
-from bench.store import Store
+from bench.report.reconstruct import prepared_source
+from bench.results.store import Store
 from bench.video import Frame, write_video
 from bench.video.color import rgb_to_yuv420
 

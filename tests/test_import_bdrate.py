@@ -5,11 +5,11 @@ import math
 import bjontegaard
 import numpy as np
 import pytest
-
-from bench.bdrate import bd_rate, pareto
-from bench.cli import main
-from bench.results import load_frame
 from conftest import SHARED
+
+from bench.cli import main
+from bench.report.bdrate import bd_rate, pareto
+from bench.results.tables import load_frame
 
 VTM_JSON = SHARED / "reference" / "vtm_17.0_yuv420_LB_allf_ip0.json"
 

@@ -4,15 +4,15 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import random_frame
 
 from bench.codecs import create_codec
 from bench.metrics import create_metric, metric_names
 from bench.metrics.psnr import PSNR_CAP
-from bench.sequences import SequenceOptions, prepare
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 from bench.tools import ffmpeg_exe
 from bench.video import open_video
-from conftest import random_frame
 
 
 def test_registry_has_directions():

@@ -7,13 +7,13 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from conftest import shared_clip
 
 from bench.errors import WeightsUnavailable
 from bench.metrics import create_metric
 from bench.metrics.base import FrameBatch
 from bench.video import VideoFormat
 from bench.video.yuv import RawYuvReader
-from conftest import shared_clip
 
 CALIBRATION_IMAGES = ("I03.bmp", "I04.bmp", "I06.bmp", "I08.bmp", "I19.bmp")
 # pyiqa's ResultsCalibra/calibration_summary.csv: the rows computed with the official code
@@ -308,7 +308,7 @@ def test_every_metric_declares_direction_unit_and_scope():
 def test_bench_run_stores_every_metric_with_declarations_and_weights(tmp_path):
     """`bench run --suite demo --metrics ...` on one real demo clip stores all metrics per row."""
     from bench.cli import main
-    from bench.store import Store
+    from bench.results.store import Store
 
     store = tmp_path / "r.sqlite"
     names = "psnr,ms-ssim,lpips,lpips-vgg,dists,vmaf,fid,kid,fvd,tlp,tof"

@@ -4,7 +4,8 @@ import math
 import pandas as pd
 import pytest
 
-from bench.rd_curves import curve_label, draw, suite_average
+from bench.report.rd_curves import draw, suite_average
+from bench.results.row import curve_label
 
 
 def rows(codec, seq, pts, src="file", status="ok"):

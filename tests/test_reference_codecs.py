@@ -12,7 +12,7 @@ from bench.cli import main
 from bench.codecs import create_codec
 from bench.codecs.reference import parse_encoder_log
 from bench.errors import BenchError, CodecUnavailable
-from bench.store import Store
+from bench.results.store import Store
 from bench.video import VideoFormat
 
 DATA = Path(__file__).parent / "data"
@@ -151,7 +151,8 @@ def _sweep_and_check(codec: str, tmp_path, args: list[str], frames: int, tol_db:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _available("vtm"), reason="no VTM build (set BENCH_VTM_ROOT or codecs/codecs.toml; see README)")
+@pytest.mark.skipif(not _available("vtm"),
+                    reason="no VTM build (set BENCH_VTM_ROOT or codecs/codecs.toml; see docs/codecs.md)")
 def test_vtm_for_real(tmp_path):
     rows = _sweep_and_check("vtm", tmp_path, ["--sequences", "carphone", "--bpp", "0.002,0.05"], 9, 0.02)
     assert rows[0]["codec_version"].startswith("VTM ")
@@ -160,7 +161,8 @@ def test_vtm_for_real(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _available("ecm"), reason="no ECM build (set BENCH_ECM_ROOT or codecs/codecs.toml; see README)")
+@pytest.mark.skipif(not _available("ecm"),
+                    reason="no ECM build (set BENCH_ECM_ROOT or codecs/codecs.toml; see docs/codecs.md)")
 def test_ecm_for_real(tmp_path):
     rows = _sweep_and_check("ecm", tmp_path, ["--sequences", "carphone", "--bpp", "0.05"], 3, 0.02)
     assert rows[0]["codec_version"].startswith("ECM ")

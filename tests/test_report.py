@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from bench.cli import main
-from bench.report_html import parse_ranges, pick
 from bench.errors import InputError
+from bench.report.html import parse_ranges, pick
 
 XSS = "<script>alert(1)</script>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -88,8 +88,8 @@ def test_bd_tables_use_the_published_vtm_anchor(tmp_path):
     vtm = SHARED / "reference" / "vtm_17.0_yuv420_LB_allf_ip0.json"
     if not vtm.exists():
         pytest.skip("../shared/reference is for development and CI only")
-    from bench.bd_tables import sequence_table
-    from bench.results import load_frame
+    from bench.report.bd_tables import sequence_table
+    from bench.results.tables import load_frame
 
     store = tmp_path / "r.sqlite"
     raw = json.loads(vtm.read_text())

@@ -4,9 +4,9 @@ import pytest
 
 from bench.codecs import create_codec
 from bench.codecs.base import Knob
-from bench.sequences import SequenceOptions, prepare
-from bench.solver import bisect, solve
+from bench.run.solver import bisect, solve
 from bench.suites import get_suite
+from bench.suites.sequences import SequenceOptions, prepare
 
 QP = Knob("qp", 0, 51, start=40)
 

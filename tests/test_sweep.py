@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bench.store import Store
-from bench.sweep import SweepConfig, sweep
+from bench.results.store import Store
+from bench.run.sweep import SweepConfig, sweep
 
 pytestmark = pytest.mark.slow
 

@@ -1,40 +1,28 @@
-"""Codec adapters, registered by name (``create_codec("x265", preset="slow")``)."""
+"""Codec adapters, by name (``create_codec("x265", preset="slow")``): the built-in ones below, and
+any an installed package adds through the ``bench.codecs`` entry point group (see :mod:`bench.registry`)."""
 from __future__ import annotations
 
-from ..errors import InputError
+from ..registry import Registry
 from .base import Bitstream, Codec, Decoded, Knob
 
-_REGISTRY: dict[str, type[Codec]] = {}
+CODECS = Registry("codec", Codec, {
+    "x264": "bench.codecs.ffmpeg_codecs:X264",
+    "x265": "bench.codecs.ffmpeg_codecs:X265",
+    "vvenc": "bench.codecs.ffmpeg_codecs:VVenC",
+    "svt-av1": "bench.codecs.ffmpeg_codecs:SvtAv1",
+    "aom-av1": "bench.codecs.ffmpeg_codecs:AomAv1",
+    "vtm": "bench.codecs.reference:VTM",
+    "ecm": "bench.codecs.reference:ECM",
+    "dcvc-fm": "bench.codecs.dcvc:DCVCFM",
+    "dcvc-dc": "bench.codecs.dcvc:DCVCDC",
+    "dcvc-rt": "bench.codecs.dcvc:DCVCRT",
+    "glc": "bench.codecs.glc:GLC",
+    "gol": "bench.codecs.gol:GoL",
+})
+
+codec_names = CODECS.names
+codec_class = CODECS.get
+create_codec = CODECS.create
 
 
-def register(cls: type[Codec]) -> type[Codec]:
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def codec_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
-def codec_class(name: str) -> type[Codec]:
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise InputError(f"unknown codec {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
-
-
-def create_codec(name: str, **options) -> Codec:
-    return codec_class(name)(**options)
-
-
-def _load_builtins() -> None:
-    from . import ffmpeg_codecs  # noqa: F401  (registers x264, x265, vvenc, svt-av1, aom-av1)
-    from . import reference  # noqa: F401  (registers vtm, ecm)
-    from . import dcvc  # noqa: F401  (registers dcvc-fm, dcvc-dc, dcvc-rt)
-    from . import glc  # noqa: F401  (registers glc)
-    from . import gol  # noqa: F401  (registers gol)
-
-
-__all__ = ["Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec", "register"]
+__all__ = ["CODECS", "Bitstream", "Codec", "Decoded", "Knob", "codec_class", "codec_names", "create_codec"]

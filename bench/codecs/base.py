@@ -1,6 +1,6 @@
 """The one interface every codec adapter implements.
 
-An adapter says what it is (name, version, capabilities), which single knob the bpp solver sweeps
+An adapter says what it is (name, version, description), which single knob the bpp solver sweeps
 (:class:`Knob`), and does two things: ``encode`` a prepared sequence at a knob value into real
 bitstream file(s) on disk, and ``decode`` those files back into a raw YUV file of frames. bits are
 always the size of the files written (``bits_source = "file"``); an adapter that can only estimate
@@ -8,15 +8,14 @@ bits must say so with ``bits_source = "estimated"``.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from ..errors import InputError
-from ..sequences import PreparedSequence
+from ..hashing import identity_hash
+from ..suites.sequences import PreparedSequence
 from ..video import VideoFormat
 
 
@@ -74,11 +73,6 @@ class Decoded:
     decode_s: float
 
 
-def config_key_of(config: dict) -> str:
-    """The short hash that names a codec configuration (probe cache, result rows)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 class Codec(ABC):
     """Base class of codec adapters. Subclasses set ``name``, ``knob``, ``option_defaults`` and
     implement ``version``, ``check_available``, ``encode`` and ``decode``."""
@@ -111,9 +105,6 @@ class Codec(ABC):
     def check_available(self) -> None:
         """Raise :class:`bench.errors.CodecUnavailable` with one clear line if it cannot run here."""
 
-    def capabilities(self) -> dict:
-        return {"bit_depths": [8, 10], "low_delay": True, "intra_period": -1, "bits_source": self.bits_source}
-
     def knob_range(self, seq: PreparedSequence) -> tuple[float, float]:
         return self.knob.lo, self.knob.hi
 
@@ -123,7 +114,8 @@ class Codec(ABC):
                 "knob": self.knob.name}
 
     def config_key(self) -> str:
-        return config_key_of(self.config())
+        """The short hash that names :meth:`config` (probe cache, result rows)."""
+        return identity_hash(self.config())
 
     # --- what it does ------------------------------------------------------------------------
     @abstractmethod

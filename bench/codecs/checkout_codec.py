@@ -2,10 +2,10 @@
 
 bench ships none of that code or those weights. A subclass names the repository, the folder of its
 variant inside it, a file that marks a checkout, the default checkpoint names, and the driver module
-(``python -m bench.codecs.<variant>_driver``) that imports the checkout's own classes in a separate
+(``python -m bench.codecs.drivers.<variant>``) that imports the checkout's own classes in a separate
 process, so the authors' code never shares an interpreter with the harness's metrics.
 
-Where things are comes from :mod:`bench.codec_config` (``BENCH_<CODEC>_CHECKOUT``, ``_MODEL_I``,
+Where things are comes from :mod:`bench.codecs.config` (``BENCH_<CODEC>_CHECKOUT``, ``_MODEL_I``,
 ``_MODEL_P`` or a ``[codec]`` table in ``codecs/codecs.toml``); without a setting, ``codecs/<codec>``
 and ``codecs/<repo_folder>`` (a clone of the whole repository) are looked at. Every row records the
 variant, both checkpoints' SHA-256, the device and the precision.
@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from ..codec_config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
+from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from .base import Codec
+from .config import codec_setting, where_to_configure
 
 
 class CheckoutCodec(Codec):
@@ -79,21 +80,14 @@ class CheckoutCodec(Codec):
                 raise CodecUnavailable(f"codec {self.name}: {why}, and torch sees no GPU on this machine")
 
     def version(self) -> str:
-        from ..metrics.weights import sha256_of
-
         i, p = self.model_paths()
         return f"{self.name} (checkpoints i {sha256_of(i)[:12]} p {sha256_of(p)[:12]})"
 
     def config(self) -> dict:
-        from ..metrics.weights import sha256_of
-
         d = super().config()
         i, p = self.model_paths()
         d["checkpoints"] = {"i": {"file": i.name, "sha256": sha256_of(i)}, "p": {"file": p.name, "sha256": sha256_of(p)}}
         return d
-
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "intra_period": self.options["intra_period"]}
 
     # --- running the driver --------------------------------------------------------------------
     def driver_cmd(self, action: str, seq, extra: list[str]) -> list[str]:

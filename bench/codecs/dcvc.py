@@ -1,7 +1,7 @@
 """DCVC (Microsoft's learned video codecs) from a user's checkout and checkpoints.
 
 Point bench at a clone of ``github.com/microsoft/DCVC`` (the repository root or the variant's folder,
-e.g. ``DCVC-family/DCVC-FM``) whose compiled parts are built (see the README), and at the authors'
+e.g. ``DCVC-family/DCVC-FM``) whose compiled parts are built (see docs/codecs.md), and at the authors'
 checkpoints::
 
     [dcvc-fm]
@@ -12,7 +12,7 @@ checkpoints::
 (or ``BENCH_DCVC_FM_CHECKOUT`` …). A clone in ``codecs/dcvc`` is found by itself.
 
 Variants: ``dcvc-fm`` (CVPR 2024) and ``dcvc-dc`` (CVPR 2023) run on CPU or GPU; ``dcvc-rt``
-(CVPR 2025) needs CUDA. Each encode and decode runs :mod:`bench.codecs.dcvc_driver` in its own
+(CVPR 2025) needs CUDA. Each encode and decode runs :mod:`bench.codecs.drivers.dcvc` in its own
 process, which drives the checkout's own model classes and stream writers as the authors'
 ``test_video.py`` does with stream writing on, so bits are the size of a real file and the frames come
 from decoding that file alone. Knob: the model's quality index 0–63 (higher = more bits), the same for
@@ -24,7 +24,6 @@ from pathlib import Path
 
 from ..errors import CodecUnavailable
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Decoded, Knob
 from .checkout_codec import CheckoutCodec
 
@@ -33,7 +32,7 @@ class DCVC(CheckoutCodec):
     repo_url = "github.com/microsoft/DCVC"
     repo_folder = "dcvc"
     marker = "src/models/video_model.py"
-    driver = "bench.codecs.dcvc_driver"
+    driver = "bench.codecs.drivers.dcvc"
     variant: str = ""  # the driver's name of the variant
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
 
@@ -66,7 +65,6 @@ class DCVC(CheckoutCodec):
         return Decoded(out, VideoFormat(seq.width, seq.height, seq.format.bit_depth), cmd, dt)
 
 
-@register
 class DCVCFM(DCVC):
     name = "dcvc-fm"
     description = "DCVC-FM (CVPR 2024), your checkout and checkpoints: one intra frame, q_index"
@@ -75,7 +73,6 @@ class DCVCFM(DCVC):
     checkpoints = ("cvpr2024_image.pth.tar", "cvpr2024_video.pth.tar")
 
 
-@register
 class DCVCDC(DCVC):
     name = "dcvc-dc"
     description = "DCVC-DC (CVPR 2023, YUV 4:2:0 models), your checkout and checkpoints: one intra frame, q_index"
@@ -84,7 +81,6 @@ class DCVCDC(DCVC):
     checkpoints = ("cvpr2023_image_yuv420_psnr.pth.tar", "cvpr2023_video_yuv420_psnr.pth.tar")
 
 
-@register
 class DCVCRT(DCVC):
     name = "dcvc-rt"
     description = "DCVC-RT (CVPR 2025), your checkout and checkpoints, CUDA only: one intra frame, qp"

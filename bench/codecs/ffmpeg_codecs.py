@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 
 from ..errors import CodecUnavailable
-from ..sequences import PreparedSequence
+from ..suites.sequences import PreparedSequence
 from ..tools import ffmpeg_encoders, ffmpeg_exe, ffmpeg_version, run_tool
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Codec, Decoded, Knob
 
 NO_INTRA_REFRESH_GOP = 1_000_000
@@ -69,7 +68,6 @@ class FfmpegCodec(Codec):
         return [p for p in self.options["params"].split(":") if p]
 
 
-@register
 class X264(FfmpegCodec):
     name = "x264"
     description = "H.264/AVC, libx264: constant QP, one I-frame, no B-frames"
@@ -83,7 +81,6 @@ class X264(FfmpegCodec):
                 "-x264-params", ":".join(params)]
 
 
-@register
 class X265(FfmpegCodec):
     name = "x265"
     description = "H.265/HEVC, libx265: constant QP, one I-frame, no B-frames"
@@ -98,7 +95,6 @@ class X265(FfmpegCodec):
         return ["-c:v", "libx265", "-preset", self.options["preset"], "-x265-params", ":".join(params)]
 
 
-@register
 class VVenC(FfmpegCodec):
     name = "vvenc"
     description = "H.266/VVC, Fraunhofer VVenC: constant QP, low-delay GOP without reordering, one I-frame"
@@ -117,7 +113,6 @@ class VVenC(FfmpegCodec):
                 "-vvenc-params", ":".join(params)]
 
 
-@register
 class SvtAv1(FfmpegCodec):
     name = "svt-av1"
     description = "AV1, SVT-AV1: CRF (constant QP), low-delay prediction structure, one key frame"
@@ -131,7 +126,6 @@ class SvtAv1(FfmpegCodec):
                 "-svtav1-params", ":".join(params)]
 
 
-@register
 class AomAv1(FfmpegCodec):
     name = "aom-av1"
     description = "AV1, libaom: CRF with -b:v 0 (constant quality), no lag (low delay), one key frame"

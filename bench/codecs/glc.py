@@ -19,12 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Decoded, Knob
 from .checkout_codec import CheckoutCodec
 
 
-@register
 class GLC(CheckoutCodec):
     name = "glc"
     description = "GLC-Video (TCSVT 2025), your checkout and checkpoints: ESTIMATED bits, q_index"
@@ -32,7 +30,7 @@ class GLC(CheckoutCodec):
     repo_folder = "glc"
     marker = "src/models/video_model.py"
     checkpoints = ("GLC_image.pth.tar", "GLC_video.pth.tar")
-    driver = "bench.codecs.glc_driver"
+    driver = "bench.codecs.drivers.glc"
     bits_source = "estimated"
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:

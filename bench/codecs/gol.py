@@ -17,14 +17,14 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..codec_config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable
 from ..gol import SHIPPED_WEIGHTS
+from ..hashing import sha256_of
 from ..tools import run_tool
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Codec, Decoded, Knob
 from .checkout_codec import last_json
+from .config import codec_setting, where_to_configure
 
 
 @lru_cache(maxsize=8)
@@ -45,7 +45,6 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
         raise CodecUnavailable(f"codec gol: {path} is not a GoL checkpoint ({str(exc).splitlines()[0][:200]})") from None
 
 
-@register
 class GoL(Codec):
     name = "gol"
     description = "GoL (Group-of-Latents), bench's own implementation and weights: rung of mask x quality"
@@ -93,16 +92,11 @@ class GoL(Codec):
         return f"GoL {f['name']} (model id {f['model_id']})"
 
     def config(self) -> dict:
-        from ..metrics.weights import sha256_of
-
         d = super().config()
         f, p = self.facts(), self.weights()
         d["checkpoint"] = {"file": p.name, "sha256": sha256_of(p), "model_id": f["model_id"], "steps": f["steps"]}
         d["ladder"] = [f"{m}/q{q:g}" for m, q in f["ladder"]]
         return d
-
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "bit_depths": [8, 10], "intra_period": -1}
 
     def _cmd(self, action: str, bitstream: Path, extra: list[str]) -> list[str]:
         import torch

@@ -1,5 +1,5 @@
 """VTM and ECM, the reference encoders of VVC and of the Enhanced Compression Model beyond it, run
-from a user's own build (bench ships neither; see the README for building them).
+from a user's own build (bench ships neither; see docs/codecs.md for building them).
 
 Where: ``BENCH_VTM_ROOT`` / ``BENCH_ECM_ROOT`` or ``root`` in ``codecs/codecs.toml`` (a built
 checkout: the binaries are found in ``bin/`` as ``EncoderAppStatic``/``EncoderApp``, or under
@@ -29,14 +29,13 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..codec_config import codec_setting, where_to_configure
 from ..errors import CodecUnavailable, InputError
-from ..metrics.weights import sha256_of
+from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from ..video import VideoFormat
-from . import register
 from .base import Bitstream, Codec, Decoded, Knob
+from .config import codec_setting, where_to_configure
 
 CONFIGS = ("lowdelay", "randomaccess", "lowdelay_P", "intra")
 
@@ -138,9 +137,6 @@ class ReferenceEncoder(Codec):
         d["config_file"] = {"name": cfg.name, "sha256": sha256_of(cfg)[:16]}
         return d
 
-    def capabilities(self) -> dict:
-        return {**super().capabilities(), "intra_period": self.options["intra_period"]}
-
     # --- command lines -------------------------------------------------------------------------
     def intra_period(self, fps: float, cfg: Path) -> int:
         ip = str(self.options["intra_period"])
@@ -198,14 +194,12 @@ class ReferenceEncoder(Codec):
         return Decoded(out, fmt, cmd, time.perf_counter() - t0)
 
 
-@register
 class VTM(ReferenceEncoder):
     name = "vtm"
     family = "vtm"
     description = "H.266/VVC reference software (VTM), your build: low-delay B, one intra frame, QP"
 
 
-@register
 class ECM(ReferenceEncoder):
     name = "ecm"
     family = "ecm"

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..files import atomic_path
 
 class ClipSampler:
     """Random windows of ``frames`` frames (temporal stride from ``strides``), ``crop`` x ``crop``
@@ -69,9 +70,8 @@ class LatentSampler:
         with torch.backends.cudnn.flags(enabled=True, benchmark=False):  # one clip size each: no autotuning
             seqs = cls._encode_all(tokenizer, clips, strides, device)
         if cache is not None:
-            tmp = cache.with_suffix(".tmp")
-            torch.save({"key": key, "seqs": [s.cpu() for s in seqs]}, tmp)
-            tmp.replace(cache)
+            with atomic_path(cache) as tmp:
+                torch.save({"key": key, "seqs": [s.cpu() for s in seqs]}, tmp)
         return cls(seqs, seed)
 
     @staticmethod

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codecs.driver_io import main as driver_main, rgb_frame, rgb_frames
+from ..codecs.drivers.common import main as driver_main, rgb_frame, rgb_frames
 from ..video.yuv import write_yuv
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from ..files import atomic_write
 from .bitstream import HEADER_BYTES, Header
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW, LatentGenerator
 from .latent_codec import SPATIAL_MULTIPLE, LatentCodec
@@ -58,7 +59,7 @@ class GoLModel(nn.Module):
         buf = io.BytesIO()
         torch.save({"config": self.config, "state": state, "ladder": [list(x) for x in self.ladder],
                     "model_id": self.model_id().hex(), "card": self.card}, buf)
-        Path(path).write_bytes(buf.getvalue())
+        atomic_write(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: Path, device: str = "cpu") -> "GoLModel":

@@ -62,12 +62,12 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
             "steps": dict(steps), "losses": last_losses(losses), "ladder": ladder, "quality": quality,
             "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
                            for k in ("tokenizer", "codec", "generator")},
-            "config": {k: v for k, v in cfg.items() if not k.startswith("_")},
+            "config": {k: v for k, v in cfg.items() if not k.startswith("_")}, "trained_on": cfg["run"].get("hardware", ""),
             "made": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def write_card(model, path: Path, checkpoint: Path) -> None:
-    from ..metrics.weights import sha256_of
+    from ..hashing import sha256_of
 
     c = model.card
     params = c["parameters"]

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..metrics.weights import sha256_of
+from ..files import atomic_write
+from ..hashing import sha256_of
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi"}
 PACK_CRF = 18
@@ -91,7 +92,7 @@ def pack(clips: Path, out: Path, heldout: str, heldout_frames: int, pixels: int)
         entries = list(ex.map(one, files))
     pack_loss_weights(out)
     manifest = {"pixels": pixels, "crf": PACK_CRF, "heldout_frames": heldout_frames, "clips": entries}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    atomic_write(out / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
 
 

@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import math
-import shutil
 import sys
 import time
 import tomllib
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import CodecUnavailable, InputError
+from ..files import atomic_copy, atomic_path
 from ..metrics.psnr import psnr_from_mse
 from .data import ClipSampler, LatentSampler
 from .discriminator import PatchDiscriminator, hinge_d, hinge_g
@@ -134,11 +134,10 @@ class Trainer:
         return self.out / f"{self.cfg['run']['name']}.pt"
 
     def save(self) -> None:
-        tmp = self.out / "state.tmp"
-        torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
-                    "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
-                    "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}, tmp)
-        tmp.replace(self.out / "state.pt")
+        with atomic_path(self.out / "state.pt") as tmp:
+            torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
+                        "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
+                        "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}, tmp)
 
     def log(self, **row) -> None:
         with open(self.out / "losses.jsonl", "a") as f:
@@ -487,7 +486,7 @@ def main(argv=None) -> int:
         if a.export and tr.finalised:
             a.export.mkdir(parents=True, exist_ok=True)
             for f in (tr.checkpoint, out / "MODEL_CARD.md"):
-                shutil.copy2(f, a.export / f.name)
+                atomic_copy(f, a.export / f.name)
         return 0
     except InputError as exc:
         print(f"bench.gol.train: {exc}", file=sys.stderr)

@@ -1,64 +1,35 @@
-"""Metric registry, by name: ``create_metric("lpips")``. Every metric declares its outputs with
-direction (lower/higher is better), unit and scope (per frame or per set of frames)."""
+"""Metrics, by name (``create_metric("lpips")``): the built-in ones below, and any an installed package
+adds through the ``bench.metrics`` entry point group (see :mod:`bench.registry`). Every metric
+declares its outputs with direction (lower/higher is better), unit and scope (per frame or per set
+of frames)."""
 from __future__ import annotations
 
 from typing import Iterable
 
-from ..errors import InputError
+from ..registry import Registry
 from .base import Metric, MetricResult, Output
 
-_REGISTRY: dict[str, type[Metric]] = {}
-
-
-def register(cls: type[Metric]) -> type[Metric]:
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-ALIASES = {"kid": "fid", "lpips-alex": "lpips"}  # metrics computed together with another one
-
-
-def _load_builtins() -> None:
-    from .dists import DISTS
-    from .fid import FID
-    from .fvd import FVD
-    from .lpips import LPIPSAlex, LPIPSVgg
-    from .msssim import MSSSIM
-    from .psnr import PSNR
-    from .temporal import TemporalLPIPS, TemporalOpticalFlow
-    from .vmaf import VMAF
-
-    for cls in (PSNR, MSSSIM, LPIPSAlex, LPIPSVgg, DISTS, VMAF, FID, FVD, TemporalLPIPS, TemporalOpticalFlow):
-        _REGISTRY.setdefault(cls.name, cls)
+METRICS = Registry("metric", Metric, {
+    "psnr": "bench.metrics.psnr:PSNR",
+    "ms-ssim": "bench.metrics.msssim:MSSSIM",
+    "lpips": "bench.metrics.lpips:LPIPSAlex",
+    "lpips-vgg": "bench.metrics.lpips:LPIPSVgg",
+    "dists": "bench.metrics.dists:DISTS",
+    "vmaf": "bench.metrics.vmaf:VMAF",
+    "fid": "bench.metrics.fid:FID",
+    "fvd": "bench.metrics.fvd:FVD",
+    "tlp": "bench.metrics.temporal:TemporalLPIPS",
+    "tof": "bench.metrics.temporal:TemporalOpticalFlow",
+}, aliases={"kid": "fid", "lpips-alex": "lpips"})  # computed together with another metric
+metric_names = METRICS.names
+metric_class = METRICS.get
+create_metric = METRICS.create
 
 
 def canonical_names(names: Iterable[str]) -> list[str]:
     """Registered names for ``names`` in order, aliases resolved (``kid`` is computed by ``fid``),
-    duplicates dropped; unknown names raise :class:`InputError`."""
-    out = []
-    for n in names:
-        n = ALIASES.get(n, n)
-        metric_class(n)
-        if n not in out:
-            out.append(n)
-    return out
-
-
-def metric_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
-def metric_class(name: str) -> type[Metric]:
-    _load_builtins()
-    try:
-        return _REGISTRY[ALIASES.get(name, name)]
-    except KeyError:
-        raise InputError(f"unknown metric {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
-
-
-def create_metric(name: str, **kwargs) -> Metric:
-    return metric_class(name)(**kwargs)
+    duplicates dropped; unknown names, and metrics that cannot be imported, raise :class:`InputError`."""
+    return list(dict.fromkeys(metric_class(n).name for n in names))
 
 
 def all_outputs(names: Iterable[str] | None = None) -> dict[str, Output]:
@@ -70,5 +41,5 @@ def all_outputs(names: Iterable[str] | None = None) -> dict[str, Output]:
     return out
 
 
-__all__ = ["Metric", "MetricResult", "Output", "all_outputs", "canonical_names", "create_metric", "metric_class", "metric_names",
-           "register"]
+__all__ = ["METRICS", "Metric", "MetricResult", "Output", "all_outputs", "canonical_names", "create_metric",
+           "metric_class", "metric_names"]

@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import BenchError
+from ..hashing import sha256_of
 from ..tools import ffmpeg_exe, ffmpeg_version, run_tool
 from .base import Metric, MetricResult, Output
-from .weights import sha256_of
 
 MODELS = {"vmaf": "vmaf_v0.6.1", "vmaf_neg": "vmaf_v0.6.1neg"}
 

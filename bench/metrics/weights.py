@@ -20,18 +20,16 @@ its SHA-256 and where it came from.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import json
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import WeightsUnavailable
+from ..files import atomic_write
+from ..hashing import sha256_of
 from ..paths import cache_dir
 
 TORCHVISION_FILES = {"alexnet": "alexnet-owt-7be5be79.pth", "vgg16": "vgg16-397923af.pth"}
@@ -50,31 +48,6 @@ class WeightFile:
 
     def record(self) -> dict:
         return {"file": self.path.name, "sha256": self.sha256, "source": self.source}
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, remembered in ``$BENCH_CACHE_DIR/weights/hashes.json`` by path, size
-    and modification time (hashing the 550 MB VGG pickle takes about a second)."""
-    path = Path(path).resolve()
-    st = path.stat()
-    key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
-    index_path = cache_dir() / "weights" / "hashes.json"
-    try:
-        index = json.loads(index_path.read_text())
-    except (OSError, ValueError):
-        index = {}
-    if key in index:
-        return index[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    index[key] = h.hexdigest()
-    try:
-        _atomic_write(index_path, json.dumps(index, indent=0).encode())
-    except OSError:
-        pass  # a read-only cache only costs re-hashing
-    return index[key]
 
 
 def package_file(package: str, relative: str) -> Path | None:
@@ -103,18 +76,6 @@ def _weight_file(path: Path, source: str) -> WeightFile:
     return WeightFile(path, sha256_of(path), source)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_converted(state: dict, path: Path) -> None:
     import io
 
@@ -122,7 +83,7 @@ def _save_converted(state: dict, path: Path) -> None:
 
     buf = io.BytesIO()
     torch.save(state, buf)
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 def torchvision_checkpoint(filename: str) -> Path | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import data_dir
-from ..sequences import Sequence, sequence_from_file
+from .sequences import Sequence, sequence_from_file
 
 MANIFESTS = Path(__file__).parent / "manifests"
 VIDEO_SUFFIXES = {".yuv", ".i420", ".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif"}

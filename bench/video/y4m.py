@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import InputError
+from ..files import atomic_path
 from .frames import Frame, VideoFormat
 
 _C420 = {"420": 8, "420jpeg": 8, "420paldv": 8, "420mpeg2": 8, "420p10": 10, "420p12": 12, "420p16": 16}
@@ -92,11 +93,9 @@ class Y4MReader:
 
 def write_y4m(path: str | Path, frames: Iterable[Frame], fps: Fraction | float = Fraction(30)) -> int:
     """Write frames as Y4M atomically; returns the number of frames written."""
-    path = Path(path)
     fps = Fraction(fps).limit_denominator(1001)
-    tmp = path.with_name(path.name + f".part{os.getpid()}")
     n = 0
-    try:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             for fr in frames:
                 if n == 0:
@@ -110,8 +109,4 @@ def write_y4m(path: str | Path, frames: Iterable[Frame], fps: Fraction | float =
             os.fsync(f.fileno())
         if n == 0:
             raise InputError(f"{path}: no frames to write")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return n

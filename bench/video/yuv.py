@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import InputError
+from ..files import atomic_path
 from .frames import Frame, VideoFormat
 
 _SIZE_RE = re.compile(r"(?<![0-9])(\d{2,5})x(\d{2,5})(?![0-9])")
@@ -74,20 +75,13 @@ class RawYuvReader:
 
 def write_yuv(path: str | Path, frames: Iterable[Frame], bit_depth: int | None = None) -> int:
     """Write frames to a raw YUV file atomically (temporary name, then rename); returns the count."""
-    path = Path(path)
-    tmp = path.with_name(path.name + f".part{os.getpid()}")
     n = 0
-    try:
-        with open(tmp, "wb") as f:
-            for fr in frames:
-                if bit_depth is not None:
-                    fr = fr.to_bit_depth(bit_depth)
-                f.write(fr.to_bytes())
-                n += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        for fr in frames:
+            if bit_depth is not None:
+                fr = fr.to_bit_depth(bit_depth)
+            f.write(fr.to_bytes())
+            n += 1
+        f.flush()
+        os.fsync(f.fileno())
     return n

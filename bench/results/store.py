@@ -1,0 +1,181 @@
+"""The results store: one SQLite file, written one finished job at a time.
+
+Durability: WAL journal with ``synchronous=FULL``; every result row is one transaction, committed
+the moment the job finishes, so ``kill -9`` at any point loses nothing already stored and never
+leaves a half-written row. Several processes may write at once (SQLite locks; writers wait).
+
+Tables: ``runs`` (one row per ``bench run``: command line, configuration, environment),
+``results`` (one row per codec x sequence x target, keyed by a hash of everything that
+determines it; its columns are the fields of :class:`~.row.ResultRow`, the table of schema version
+1), ``probes`` (every encode the bpp solver made, reused across targets and runs).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import InputError
+from .row import ResultRow
+
+SCHEMA_VERSION = 1
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started REAL, finished REAL, argv TEXT, config TEXT, environment TEXT);
+CREATE TABLE IF NOT EXISTS results ({', '.join(ResultRow.sql_columns())});
+CREATE INDEX IF NOT EXISTS results_by_codec ON results (codec, sequence, target_bpp);
+CREATE TABLE IF NOT EXISTS probes (
+    codec_key TEXT, sequence_key TEXT, knob REAL, bits INTEGER, bpp REAL, encode_s REAL, created REAL,
+    PRIMARY KEY (codec_key, sequence_key, knob));
+"""
+RESULT_COLUMNS = ResultRow.columns()
+JSON_COLUMNS = ResultRow.json_columns()
+
+
+def _dumps(v: Any) -> str:
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(y) for k, y in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(y) for y in x]
+        return x
+    return json.dumps(clean(v), default=str, allow_nan=False)
+
+
+class Store:
+    """The results store. ``readonly=True`` opens an existing store without ever writing to it
+    (reports and exports), so readers never contend with a running sweep."""
+
+    def __init__(self, path: str | Path, readonly: bool = False):
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise InputError(f"{self.path}: no results store here (run `bench run` first, or pass --store)")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, "rb") as f:
+                if f.read(16) != b"SQLite format 3\x00":
+                    raise InputError(f"{self.path}: not a bench results store (not an SQLite file); "
+                                     f"choose another --store")
+        last = None
+        for attempt in range(50):  # another process may be creating the same store right now
+            try:
+                self._open(readonly)
+                return
+            except sqlite3.OperationalError as exc:
+                last = exc
+                time.sleep(0.1 + 0.02 * attempt)
+            except sqlite3.DatabaseError as exc:
+                raise InputError(f"{self.path}: cannot open the results store ({exc})") from None
+        raise InputError(f"{self.path}: cannot open the results store ({last})")
+
+    def _open(self, readonly: bool) -> None:
+        if readonly:
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60,
+                                         isolation_level=None)
+            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            self._conn.execute("PRAGMA busy_timeout=60000")
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.Error:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    # --- runs --------------------------------------------------------------------------------
+    def start_run(self, argv: list[str], config: dict, environment: dict) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with self._tx() as c:
+            c.execute("INSERT INTO runs VALUES (?,?,?,?,?,?)",
+                      (run_id, time.time(), None, _dumps(argv), _dumps(config), _dumps(environment)))
+        return run_id
+
+    def finish_run(self, run_id: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), run_id))
+
+    def runs(self) -> list[dict]:
+        cur = self._conn.execute("SELECT * FROM runs ORDER BY started")
+        cols = [d[0] for d in cur.description]
+        return [{k: (json.loads(v) if k in ("argv", "config", "environment") and v else v) for k, v in zip(cols, r)}
+                for r in cur.fetchall()]
+
+    # --- results -----------------------------------------------------------------------------
+    def put_result(self, row: ResultRow) -> None:
+        """Insert or replace one result row atomically (``created`` is now unless the row says)."""
+        record = {**vars(row), "created": row.created or time.time()}
+        values = [(_dumps(record[c]) if c in JSON_COLUMNS and record[c] is not None else record[c])
+                  for c in RESULT_COLUMNS]
+        values = [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+        with self._tx() as c:
+            c.execute(f"INSERT OR REPLACE INTO results ({','.join(RESULT_COLUMNS)}) VALUES "
+                      f"({','.join('?' * len(RESULT_COLUMNS))})", values)
+
+    def status_of(self, keys: list[str]) -> dict[str, str]:
+        out = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            cur = self._conn.execute(f"SELECT key, status FROM results WHERE key IN ({','.join('?' * len(chunk))})",
+                                     chunk)
+            out.update(dict(cur.fetchall()))
+        return out
+
+    def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:
+        cur = self._conn.execute(f"SELECT * FROM results {('WHERE ' + where) if where else ''} "
+                                 f"ORDER BY suite, sequence, codec, target_bpp", params)
+        cols = [d[0] for d in cur.description]
+        rows = []
+        for r in cur.fetchall():
+            d = dict(zip(cols, r))
+            for c in JSON_COLUMNS:
+                if d.get(c):
+                    d[c] = json.loads(d[c])
+            rows.append(ResultRow.from_record(d))
+        return rows
+
+    # --- probes ------------------------------------------------------------------------------
+    def probes(self, codec_key: str, sequence_key: str) -> dict[float, float]:
+        cur = self._conn.execute("SELECT knob, bpp FROM probes WHERE codec_key=? AND sequence_key=?",
+                                 (codec_key, sequence_key))
+        return {float(k): float(b) for k, b in cur.fetchall()}
+
+    def put_probe(self, codec_key: str, sequence_key: str, knob: float, bits: int, bpp: float,
+                  encode_s: float) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO probes VALUES (?,?,?,?,?,?,?)",
+                      (codec_key, sequence_key, knob, bits, bpp, encode_s, time.time()))
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

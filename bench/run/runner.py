@@ -1,0 +1,208 @@
+"""The sweep: codecs x sequences x bpp targets, run in parallel, every result stored as it finishes.
+
+One *job* is one (codec, sequence) pair with all its pending targets, so the solver's probes are
+shared between targets. Jobs run through joblib (local processes by default; ``backend='dask'``
+runs the same jobs on a Dask cluster, ``'threading'`` or ``'sequential'`` in-process). Each worker
+writes its own rows to the SQLite store the moment each target is finished. Each target has its own
+deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
+crashes, fails or runs past it becomes a ``failed`` row carrying the tail of its stderr, and the
+sweep goes on.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..codecs import Codec
+from ..errors import BenchError, CodecFailed
+from ..files import atomic_copy
+from ..hashing import identity_hash
+from ..results.row import ResultRow
+from ..results.store import Store
+from ..suites.sequences import PreparedSequence
+from .measure import measure
+from .solver import solve
+
+
+@dataclass
+class Job:
+    codec: Codec
+    codec_config: dict
+    seq: PreparedSequence
+    targets: list[float]
+    keys: list[str]
+    metrics: list[str]
+    store_path: Path
+    run_id: str
+    timeout: float | None
+    bitstream_dir: Path | None
+    device: str | None = None
+    torch_threads: int | None = None
+
+    def row(self, target: float, key: str, config: dict | None = None, **outcome) -> ResultRow:
+        """The row of ``target``: what this job says of the codec and the sequence, ``config`` added
+        to the row's configuration, and the ``outcome`` columns (status, bits, metrics ... or error)."""
+        seq = self.seq
+        return ResultRow(
+            key=key, run_id=self.run_id, codec=self.codec.name, codec_version=self.codec_config["version"],
+            codec_key=identity_hash(self.codec_config), suite=seq.suite, sequence=seq.name, sequence_key=seq.key,
+            width=seq.width, height=seq.height, frames=seq.num_frames, fps=float(seq.fps), target_bpp=target,
+            knob_name=self.codec.knob.name, bits_source=self.codec.bits_source,
+            config={"codec": self.codec_config, "sequence": seq.describe(), "target_bpp": target,
+                    "metrics": self.metrics, **(config or {})},
+            **outcome)
+
+
+@dataclass
+class JobReport:
+    codec: str
+    sequence: str
+    statuses: list[str]
+    encodes: list[int]
+    wall_s: float
+    codec_s: float
+    errors: list[str] = field(default_factory=list)
+
+
+def run_job(job: Job) -> JobReport:
+    """Run one (codec, sequence) job; never raises for codec trouble (rows say ``failed``)."""
+    t_start = time.perf_counter()
+    if job.torch_threads:
+        import torch
+
+        torch.set_num_threads(job.torch_threads)
+    codec, seq = job.codec, job.seq
+    store = Store(job.store_path)
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-"))
+    ckey = codec.config_key()
+    cache = store.probes(ckey, seq.key)
+    bitstreams = {}
+    measured = {}  # knob -> (decoded, measurement): targets that land on the same knob share them
+    codec_s = 0.0
+    report = JobReport(codec.name, seq.name, [], [], 0.0, 0.0)
+    lo, hi = codec.knob_range(seq)
+    try:
+        for target, key in sorted(zip(job.targets, job.keys)):
+            deadline = time.monotonic() + job.timeout if job.timeout else None
+            config = {}
+
+            def rate(k: float) -> float:
+                nonlocal codec_s
+                bs = codec.encode(seq, k, work / "probes", deadline)
+                codec_s += bs.encode_s
+                bitstreams[k] = bs
+                bpp = bs.bits / seq.pixels
+                store.put_probe(ckey, seq.key, k, bs.bits, bpp, bs.encode_s)
+                return bpp
+
+            try:
+                sol = solve(target, rate, codec.knob, cache, lo, hi)
+                bs = bitstreams.get(sol.knob)
+                if bs is None:  # probed in an earlier run: encode again to get the file
+                    bs = codec.encode(seq, sol.knob, work / "probes", deadline)
+                    codec_s += bs.encode_s
+                    bitstreams[sol.knob] = bs
+                if sol.knob not in measured:
+                    dec = codec.decode(bs, seq, work / "decoded", deadline)
+                    codec_s += dec.decode_s
+                    m = measure(seq, dec, job.metrics, deadline, job.device)
+                    dec.path.unlink(missing_ok=True)
+                    measured[sol.knob] = (dec, m)
+                dec, m = measured[sol.knob]
+                kept = _keep(bs, job.bitstream_dir, key)
+                outcome = dict(status=sol.status, knob=sol.knob, bits=bs.bits, bpp=bs.bits / seq.pixels,
+                               miss=bs.bits / seq.pixels / target - 1.0, encodes=sol.encodes, encode_s=bs.encode_s,
+                               decode_s=dec.decode_s, metrics_s=m.seconds, encode_cmd=bs.cmd, decode_cmd=dec.cmd,
+                               bitstream=kept, metrics=m.summary, per_frame=m.per_frame,
+                               error=sol.message or None, log=bs.log[-4000:] or None)
+                config = {"solver": {"probes": sol.probes, "encodes": sol.encodes}, "metric_info": m.info,
+                          "bitstream_meta": bs.meta}
+            except CodecFailed as exc:
+                outcome = dict(status="failed", error=str(exc), log=exc.stderr_tail or None,
+                               encode_cmd=exc.cmd or None)
+            except BenchError as exc:
+                outcome = dict(status="failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug in an adapter must not stop the sweep
+                outcome = dict(status="failed", error=f"{type(exc).__name__}: {exc}",
+                               log=traceback.format_exc()[-4000:])
+            row = job.row(target, key, config, **outcome)
+            store.put_result(row)
+            report.statuses.append(row.status)
+            report.encodes.append(row.encodes or 0)
+            if row.status == "failed":
+                report.errors.append(f"{codec.name} on {seq.name} at {target:g} bpp: {row.error}")
+    finally:
+        store.close()
+        shutil.rmtree(work, ignore_errors=True)
+    report.wall_s = time.perf_counter() - t_start
+    report.codec_s = codec_s
+    return report
+
+
+def _keep(bs, folder: Path | None, key: str) -> str | None:
+    if folder is None:
+        return None
+    dst = folder / f"{key}{bs.files[0].suffix}"
+    atomic_copy(bs.files[0], dst)
+    return str(dst)
+
+
+def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: bool = True,
+             scheduler: str | None = None) -> list[JobReport]:
+    """Run ``jobs`` through joblib; returns their reports as they finish."""
+    import joblib
+    from tqdm import tqdm
+
+    if not jobs:
+        return []
+    reports: list[JobReport] = []
+    bar = tqdm(total=sum(len(j.targets) for j in jobs), unit="target", disable=not progress, dynamic_ncols=True)
+    client = None
+    try:
+        if backend == "dask":
+            from dask.distributed import Client, LocalCluster
+
+            client = Client(scheduler) if scheduler else Client(
+                LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None))
+        if backend == "sequential" or (n_jobs == 1 and backend == "loky"):
+            results = (run_job(j) for j in jobs)
+            _collect(results, reports, bar)
+        else:
+            # joblib registers its Dask backend lazily, through parallel_config only
+            with joblib.parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else n_jobs):
+                par = joblib.Parallel(return_as="generator_unordered")
+                _collect(par(joblib.delayed(run_job)(j) for j in jobs), reports, bar)
+    except Exception as exc:  # a worker died: record what is missing, then report
+        _record_lost(jobs, f"worker lost: {type(exc).__name__}: {exc}")
+        raise BenchError(f"the sweep stopped: {type(exc).__name__}: {exc} (finished results are stored)") from exc
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    return reports
+
+
+def _collect(results, reports: list, bar) -> None:
+    for rep in results:
+        reports.append(rep)
+        bar.update(len(rep.statuses))
+        bar.set_postfix_str(f"{rep.codec}/{rep.sequence}")
+
+
+def _record_lost(jobs: list[Job], error: str) -> None:
+    if not jobs:
+        return
+    store = Store(jobs[0].store_path)
+    try:
+        for j in jobs:
+            have = store.status_of(j.keys)
+            for t, k in zip(j.targets, j.keys):
+                if k not in have:
+                    store.put_result(j.row(t, k, status="failed", error=error))
+    finally:
+        store.close()
+
