@@ -61,3 +61,55 @@ def verify_check(model, folder: Path, frames: np.ndarray | None = None) -> list[
         row["ok"] = row["mean_abs_diff"] <= FRAME_TOLERANCE
         rows.append(row)
     return rows
+
+
+def main(argv=None) -> int:
+    """``python -m bench.gol.crossdevice --weights W --check-dir D [--config C]``: verify here what
+    another device wrote; with the training config, the held-out frames are encoded again too.
+    Exit status 1 when a file's frames are off by more than the tolerance, 2 for bad input."""
+    import argparse
+    import sys
+
+    from ..errors import InputError
+
+    p = argparse.ArgumentParser(prog="python -m bench.gol.crossdevice", description=main.__doc__.split("\n")[0])
+    p.add_argument("--weights", type=Path, required=True)
+    p.add_argument("--check-dir", type=Path, required=True)
+    p.add_argument("--config", type=Path, help="the training config (its pack's held-out clip is encoded again)")
+    p.add_argument("--threads", type=int, default=0)
+    a = p.parse_args(argv)
+    from .model import GoLModel
+
+    try:
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        try:
+            model = GoLModel.load(a.weights)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        frames = None
+        if a.config:
+            from .evaluate import resize_area
+            from .pack import load_pack, pack_folder, training_size
+            from .train import load_config
+
+            cfg = load_config(a.config)
+            _, held, _ = load_pack(pack_folder(cfg))
+            x = held[cfg["data"]["heldout"]][:cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
+            frames = resize_area(x, *training_size(x.shape[2], x.shape[1], cfg["data"].get("pixels", 640 * 360)))
+        if not (a.check_dir / "check.json").is_file():
+            raise InputError(f"{a.check_dir}: no check.json (written by bench.gol.train --check-dir)")
+        try:
+            rows = verify_check(model, a.check_dir, frames)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    except InputError as exc:
+        print(f"bench.gol.crossdevice: {exc}", file=sys.stderr)
+        return 2
+    for r in rows:
+        print(json.dumps(r))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

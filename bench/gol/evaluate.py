@@ -32,6 +32,21 @@ def tokenizer_only(model, frames: np.ndarray) -> np.ndarray:
     return model.frames_of(model.latents_of(frames), t, h, w)
 
 
+def frame_metrics(a: np.ndarray, b: np.ndarray, names=("lpips",), device: str = "cpu") -> dict[str, float]:
+    """Each named metric's summary value between RGB frames ``a`` (the reference) and ``b``, (T, H,
+    W, 3) in [0, 1], computed by bench's own metrics (:mod:`bench.metrics`), keyed by output name."""
+    from ..metrics import create_metric
+    from ..metrics.base import FrameBatch
+
+    out = {}
+    for name in names:
+        m = create_metric(name, device=device)
+        m.update_batch(FrameBatch.from_rgb(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(0, 3, 1, 2),
+                                           torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).permute(0, 3, 1, 2)))
+        out.update({k: round(float(v), 4) for k, v in m.result().summary.items()})
+    return out
+
+
 def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:
     return round(float(psnr_from_mse(mse(a, b), 1.0)), 3)
 

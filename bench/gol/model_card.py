@@ -10,16 +10,12 @@ import numpy as np
 import torch
 
 from ..metrics.psnr import mse, psnr_from_mse
+from .evaluate import frame_metrics
 from .masks import MASKS
 
 
 def _lpips(a: np.ndarray, b: np.ndarray) -> float:
-    from ..metrics import create_metric
-    from ..metrics.base import FrameBatch
-
-    m = create_metric("lpips", device="cpu")
-    m.update_batch(FrameBatch.from_rgb(torch.from_numpy(a).permute(0, 3, 1, 2), torch.from_numpy(b).permute(0, 3, 1, 2)))
-    return float(next(iter(m.result().summary.values())))
+    return next(iter(frame_metrics(a, b, ("lpips",)).values()))
 
 
 def last_losses(losses: Path) -> dict:
