@@ -2,6 +2,7 @@
 real trainer, resumed across commands), and the codec end to end: real files, decoded exactly from
 the file alone, one-line errors."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,28 @@ def test_budget_save_weights_check_and_finish(tiny_run, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--budget", "tokeniser=1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no stage 'tokeniser'" in bad.stderr
+
+
+def test_gpu_lease_script_on_the_cpu(tiny_run, tmp_path):
+    """codecs/gol/train_on_gpu.sh, the command a GPU lease runs, with the tiny config on the CPU: it
+    trains every stage within its budget and returns weights, check files, losses and log in parts."""
+    import tarfile
+
+    root, cfg, _, _ = tiny_run
+    cfg.write_text(TINY.format(steps=100000))
+    script = Path(__file__).resolve().parent.parent / "codecs" / "gol" / "train_on_gpu.sh"
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "MINUTES": "3", "RES": str(tmp_path / "res"),
+           "RUN": str(tmp_path / "run"), "WHEELS": str(tmp_path / "no-wheels"),
+           "BUDGET": "tokenizer=0.03,codec=0.03,generator=0.03,decoder=0.03"}
+    res = subprocess.run(["bash", str(script), str(cfg), "--threads", "1"], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    parts = sorted((tmp_path / "out").glob("result.tar.part-*"))
+    assert parts
+    (tmp_path / "joined.tar").write_bytes(b"".join(p.read_bytes() for p in parts))
+    with tarfile.open(tmp_path / "joined.tar") as tar:
+        names = {n.lstrip("./") for n in tar.getnames()}
+    assert {"gol.pt", "losses.jsonl", "train.log", "check/check.json"} <= names
 
 
 def test_bad_config_is_one_line(tmp_path):

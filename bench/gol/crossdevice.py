@@ -90,8 +90,8 @@ def main(argv=None) -> int:
         frames = None
         if a.config:
             from .evaluate import resize_area
-            from .pack import load_pack, pack_folder, training_size
-            from .train import load_config
+            from .config import load_config, pack_folder
+            from .pack import load_pack, training_size
 
             cfg = load_config(a.config)
             _, held, _ = load_pack(pack_folder(cfg))

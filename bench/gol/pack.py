@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..files import atomic_write
 from ..hashing import sha256_of
+from .config import clips_folder, load_config, pack_folder
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi"}
 PACK_CRF = 18
@@ -149,20 +150,7 @@ def load_pack(folder: Path, threads: int = 4) -> tuple[dict[str, np.ndarray], di
     return train, held, manifest
 
 
-def pack_folder(cfg: dict) -> Path:
-    """The config's pack folder (``[data] pack``, relative to the config file)."""
-    root = Path(cfg["_path"]).parent
-    return (root / cfg["data"].get("pack", "pack")).resolve()
-
-
-def clips_folder(cfg: dict) -> Path:
-    root = Path(cfg["_path"]).parent
-    return (root / cfg["data"]["clips"]).resolve()
-
-
 def main(argv=None) -> int:
-    from .train import load_config
-
     p = argparse.ArgumentParser(prog="python -m bench.gol.pack", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--out", type=Path, help="pack folder (default: the config's [data] pack)")

@@ -23,7 +23,6 @@ import json
 import math
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ import torch
 from ..errors import CodecUnavailable, InputError
 from ..files import atomic_copy, atomic_path
 from ..metrics.psnr import psnr_from_mse
+from .config import STAGES, clips_folder, load_config, pack_folder
 from .data import ClipSampler, LatentSampler
 from .discriminator import PatchDiscriminator, hinge_d, hinge_g
 from .evaluate import resize_area, tokenizer_vs_thumbnails
@@ -39,23 +39,9 @@ from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
 from .masks import pareto_ladder
 from .model import GoLModel
-from .pack import MANIFEST, clips_folder, load_pack, pack, pack_folder, training_size
+from .pack import MANIFEST, load_pack, pack, training_size
 from .tokenizer import TIME_STRIDE
 
-STAGES = ("tokenizer", "codec", "generator", "decoder")
-REQUIRED = STAGES[:3]  # [stage_decoder] is optional (no table: no steps)
-
-
-def load_config(path: Path) -> dict:
-    try:
-        cfg = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: not a readable TOML training config ({exc})") from None
-    for key in ("run", "data", "model", *(f"stage_{s}" for s in REQUIRED)):
-        if key not in cfg:
-            raise InputError(f"{path}: no [{key}] table")
-    cfg["_path"] = str(path)
-    return cfg
 
 
 class Trainer:
@@ -125,6 +111,9 @@ class Trainer:
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
         self.model.load_state_dict(src.state_dict())
         self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
+        came_with = Path(path).parent / "losses.jsonl"  # a --save-weights folder's log comes along
+        if came_with.is_file() and not (self.out / "losses.jsonl").is_file():
+            atomic_copy(came_with, self.out / "losses.jsonl")
         self.log(stage="init", checkpoint=str(path), model_id=src.model_id().hex(), steps=self.steps)
 
     # --- bookkeeping -------------------------------------------------------------------------
