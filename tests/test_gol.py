@@ -153,8 +153,10 @@ def test_tiny_training_trains_resumes_and_finalises(tiny_run):
     cfg.write_text(TINY.format(steps=5))
     cont = _train(cfg, "--out", str(root / "cont"), "--init-from", again["checkpoint"], "--minutes", "0")
     assert cont["steps"] == {"tokenizer": 4, "codec": 4, "generator": 4, "decoder": 4} and not cont["finalised"]
-    init = json.loads((root / "cont" / "losses.jsonl").read_text().splitlines()[0])
-    assert init["stage"] == "init" and init["model_id"] == GoLModel.load(Path(again["checkpoint"])).model_id().hex()
+    rows = [json.loads(x) for x in (root / "cont" / "losses.jsonl").read_text().splitlines()]
+    (init,) = [r for r in rows if r["stage"] == "init"]
+    assert init["model_id"] == GoLModel.load(Path(again["checkpoint"])).model_id().hex()
+    assert rows[0]["stage"] == "tokenizer" and rows[-1] is init  # the checkpoint folder's log came along
 
 
 def test_budget_save_weights_check_and_finish(tiny_run, tmp_path):
