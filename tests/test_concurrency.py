@@ -7,6 +7,7 @@ job opens one of its own; opening a store used to read the file's header with ``
 its last connection deleted the WAL under the first (rows lost, "disk I/O error", "database disk
 image is malformed")."""
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -163,36 +164,44 @@ def _stored(store: Path) -> int:
         return 0
 
 
+def _env(root: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DATA_DIR": str(root / "datasets"),
+           "BENCH_REPORTS_DIR": str(root / "reports")}
+    env.pop("BENCH_STORE", None)
+    return env
+
+
+def _finished(procs: dict[str, subprocess.Popen], where: str) -> None:
+    """Every process ended with 0 or 3 and printed no traceback."""
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=600)
+        assert p.returncode in (0, 3), f"{where}, {name}: exit {p.returncode}\n{err[-3000:]}"
+        assert "Traceback" not in err, f"{where}, {name}:\n{err[-3000:]}"
+
+
 @pytest.mark.slow
 def test_parallel_runs_and_reports_on_one_store(tmp_path):
     """Five `bench run`s (one codec each, same suite, same store, same dataset cache), started a
-    little apart, and `bench report`s while they write; three rounds (it is a race). Every process
-    ends with 0 or 3 and no traceback, the store passes PRAGMA integrity_check, and every planned
-    row is there once."""
-    n_clips = 4
+    little apart, and a `bench report` and a `bench results` while they write; three rounds (it is a
+    race). Every process ends with 0 or 3 and no traceback, the store passes PRAGMA integrity_check,
+    and every planned row is there once."""
+    n_clips = 3
     _clips(tmp_path / "suite", n_clips)
     for attempt in range(3):
         root = tmp_path / f"round{attempt}"
         root.mkdir()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DATA_DIR": str(root / "datasets"),
-               "BENCH_REPORTS_DIR": str(root / "reports")}
-        env.pop("BENCH_STORE", None)
-        store = root / "reports" / "results.sqlite"
+        env, store = _env(root), root / "reports" / "results.sqlite"
         procs = {}
         for i, codec in enumerate(CODECS):
             procs[codec] = _bench(["run", "--suite", str(tmp_path / "suite"), "--codecs", codec, "--bpp",
                                    ",".join(TARGETS), "--metrics", "psnr", "--jobs", "1", "--no-progress"], env, root)
             time.sleep(0.3 * i)
-        reports = []
-        while any(p.poll() is None for p in procs.values()):
-            if len(reports) < 2 and _stored(store) > 4 * len(reports):
-                reports.append(_bench(["report", "--no-gifs", "-o", str(root / f"html{len(reports)}")], env, root))
-            time.sleep(0.5)
-        reports.append(_bench(["report", "--no-gifs"], env, root))
-        for name, p in [*procs.items(), *((f"report {i}", r) for i, r in enumerate(reports))]:
-            out, err = p.communicate(timeout=600)
-            assert p.returncode in (0, 3), f"round {attempt}, {name}: exit {p.returncode}\n{err[-3000:]}"
-            assert "Traceback" not in err, f"round {attempt}, {name}:\n{err[-3000:]}"
+        while any(p.poll() is None for p in procs.values()) and "report" not in procs:
+            if _stored(store):  # a report while the runs write
+                procs["report"] = _bench(["report", "--no-gifs"], env, root)
+                procs["results"] = _bench(["results", "--format", "csv"], env, root)
+            time.sleep(0.3)
+        _finished(procs, f"round {attempt}")
         con = sqlite3.connect(store)
         try:
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -202,3 +211,32 @@ def test_parallel_runs_and_reports_on_one_store(tmp_path):
             con.close()
         want = {(c, f"clip{k}", float(t)) for c in CODECS for k in range(n_clips) for t in TARGETS}
         assert {g[:3] for g in got} == want and all(g[3] == 1 for g in got), f"round {attempt}"
+
+
+@pytest.mark.slow
+def test_same_codec_twice_at_once_does_each_target_once_and_reports_share_gifs(tmp_path):
+    """Two identical `bench run`s at once: one does each (codec, sequence) job, the other waits for
+    it and finds its targets stored. Then two `bench report`s into one folder at once: each GIF is
+    made once (the second report waits for it and reuses it), every file whole."""
+    _clips(tmp_path / "suite", 1)
+    env, store = _env(tmp_path), tmp_path / "reports" / "results.sqlite"
+    run = ["run", "--suite", str(tmp_path / "suite"), "--codecs", "x264", "--bpp", "0.1,0.3", "--metrics", "psnr",
+           "--jobs", "1", "--no-progress"]
+    procs = {"first": _bench(run, env, tmp_path), "second": _bench(run, env, tmp_path)}
+    outs = {name: p.communicate(timeout=600) for name, p in procs.items()}
+    for name, p in procs.items():
+        assert p.returncode == 0 and "Traceback" not in outs[name][1], outs[name][1]
+    with Store(store, readonly=True) as s:
+        rows = s.results()
+    assert len(rows) == 2 and len({r.run_id for r in rows}) == 1  # one run did both targets
+    assert sum("2 already stored" in out for out, _ in outs.values()) == 1
+    html = tmp_path / "html"
+    reports = {f"report {i}": _bench(["report", "-o", str(html), "--gif-frames", "2"], env, tmp_path)
+               for i in range(2)}
+    errs = {name: p.communicate(timeout=600)[1] for name, p in reports.items()}
+    made = 0
+    for name, p in reports.items():
+        assert p.returncode == 0 and "Traceback" not in errs[name], errs[name]
+        made += int(re.search(r"report: (\d+) GIFs made", errs[name]).group(1))
+    assert made == len(list((html / "media" / "gif").glob("*.gif"))) == 4  # each made by one report only
+    assert not [p for p in html.rglob("*") if ".part" in p.name]
