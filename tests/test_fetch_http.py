@@ -42,7 +42,7 @@ class Files(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the standard library's name
+    def do_GET(self):
         name = self.path.lstrip("/")
         rng = self.headers.get("Range")
         self.server.requests.append((name, rng))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..codecs import create_codec
 from ..errors import CodecUnavailable, InputError
-from ..metrics import canonical_names
 from ..hashing import identity_hash
+from ..metrics import canonical_names
 from ..paths import data_dir, store_location
 from ..results.row import result_key
 from ..results.store import Store
