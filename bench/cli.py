@@ -117,12 +117,12 @@ def cmd_run(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .paths import default_store, reports_dir
+    from .paths import reports_dir, store_location
     from .report.gifs import GifSettings
     from .report.html import ReportOptions, build_report, parse_ranges
     from .report.text import text_report
 
-    store = a.store or default_store()
+    store = store_location(a.store).path
     print(text_report(store, a.suite))
     if a.text:
         return 0
@@ -152,7 +152,10 @@ def cmd_fetch(a) -> int:
 
 def cmd_list(a) -> int:
     if a.what == "codecs":
+        import time
+
         from .codecs import CODECS
+        from .codecs.agreement import round_trip
 
         for n in CODECS.names():
             origin = "" if CODECS.origin(n) == "built in" else f" ({CODECS.origin(n)})"
@@ -166,6 +169,12 @@ def cmd_list(a) -> int:
                 state = c.version()
             except BenchError as exc:
                 state = f"UNAVAILABLE: {exc}"
+            else:
+                try:  # a learned codec: encode and decode a tiny clip, compare with the encoder's frames
+                    checked = round_trip(c, time.monotonic() + 600)
+                    state += f"\n{'':10s} coder round trip: {checked}" if checked else ""
+                except BenchError as exc:
+                    state += f"\n{'':10s} BROKEN: {exc}"
             k = c.knob
             print(f"{n:10s} knob {k.name} {k.lo:g}..{k.hi:g} ({'higher' if k.more_bits < 0 else 'lower'} = fewer bits)"
                   f"  {c.description}{origin}\n{'':10s} {state}")
@@ -201,21 +210,21 @@ def cmd_list(a) -> int:
 
 
 def cmd_results(a) -> int:
-    from .paths import default_store
+    from .paths import store_location
     from .results.tables import export
 
-    text = export(a.store or default_store(), a.format, a.output)
+    text = export(store_location(a.store).path, a.format, a.output)
     if text is not None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def cmd_import(a) -> int:
-    from .paths import default_store
+    from .paths import store_location
     from .results.importers import import_dcvc_json
 
     codec = a.codec or a.file.stem
-    n = import_dcvc_json(a.file, codec, a.store or default_store())
+    n = import_dcvc_json(a.file, codec, store_location(a.store).path)
     print(f"imported {n} rate points of {codec!r} from {a.file} (bits_source = published)")
     return 0
 

@@ -8,11 +8,14 @@
   (``weights/``), keyed by the hash of the file they came from.
 * ``reports/`` (``BENCH_REPORTS_DIR``): the results store ``results.sqlite``, kept bitstreams under
   ``bitstreams/``, benchmark figures under ``benchmarks/`` and generated HTML reports.
+* The results store can be anywhere (``--store`` or ``BENCH_STORE``): :func:`store_location` is the
+  one place that decides where it is, and its kept bitstreams always lie beside it.
 Relative defaults are resolved against the current directory.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -32,8 +35,25 @@ def reports_dir() -> Path:
     return _dir("BENCH_REPORTS_DIR", "reports")
 
 
-def default_store() -> Path:
-    return Path(os.environ.get("BENCH_STORE") or reports_dir() / "results.sqlite")
+@dataclass(frozen=True)
+class StoreLocation:
+    """A results store and the folders that belong to it, beside it: ``bitstreams/`` (the kept
+    bitstream of every result, named by its key) and ``.locks/`` (who is running which job)."""
+
+    path: Path
+
+    @property
+    def bitstreams(self) -> Path:
+        return self.path.parent / "bitstreams"
+
+    def lock(self, name: str) -> Path:
+        return self.path.parent / ".locks" / f"{name}.lock"
+
+
+def store_location(store: str | Path | None = None) -> StoreLocation:
+    """Where the results store is, for every command: ``store`` (``--store``) if given, else
+    ``$BENCH_STORE``, else ``results.sqlite`` in the reports folder."""
+    return StoreLocation(Path(store or os.environ.get("BENCH_STORE") or reports_dir() / "results.sqlite").expanduser())
 
 
 def cache_dir() -> Path:

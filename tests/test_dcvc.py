@@ -131,6 +131,8 @@ def test_random_weights_plumbing_only(name, tmp_path, monkeypatch):
         assert "glc [estimated bits]" in text_report(store)
     else:
         assert row["bits"] == Path(row["bitstream"]).stat().st_size * 8 and row["bits_source"] == "file"
+        # the decoder made, from the file alone, exactly the frames the encoder made
+        assert row["config"]["decoder_check"] == "decoded frames identical to the encoder's reconstruction"
     cfg = row["config"]["codec"]
     assert cfg["checkpoints"]["i"]["sha256"] and cfg["options"]["device"] == "cpu"
     assert cfg["options"]["precision"] == "fp32" and row["config"]["bitstream_meta"]["variant"] == name

@@ -80,26 +80,34 @@ def test_unavailable_codec_fails_one_line_and_rest_runs(tmp_path, monkeypatch):
         tools.ffmpeg_encoders.cache_clear()
 
 
-def test_kill_9_loses_nothing_stored(tmp_path):
-    store = tmp_path / "k.sqlite"
-    cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "bigbuckbunny,bikes",
-           "--codecs", "vvenc,x265", "--bpp", "0.01,0.02,0.04,0.08", "--frames", "8", "--fps-step", "1",
-           "--metrics", "psnr", "--jobs", "1", "--no-progress", "--store", str(store)]
+def _killed_when(cmd, store, rows_stored: int) -> None:
+    """Start ``cmd`` in its own process group and kill -9 the whole group once ``rows_stored`` rows
+    are stored (0: as soon as the store exists)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
-    n = 0
     while time.time() < deadline and proc.poll() is None:
         if store.exists():
             try:
                 with Store(store, readonly=True) as s:
                     n = len(s.results())
             except Exception:  # noqa: BLE001 - the file may be being created
-                n = 0
-            if n >= 2:
+                n = -1
+            if n >= rows_stored:
                 break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_kill_9_loses_nothing_stored(tmp_path):
+    """kill -9 of a sweep with two worker processes, early (while it prepares and starts) and later
+    (rows stored): the store stays whole, nothing stored is lost, and the same command finishes."""
+    store = tmp_path / "k.sqlite"
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "bigbuckbunny,bikes",
+           "--codecs", "vvenc,x265", "--bpp", "0.01,0.02,0.04,0.08", "--frames", "8", "--fps-step", "1",
+           "--metrics", "psnr", "--jobs", "2", "--no-progress", "--store", str(store)]
+    _killed_when(cmd, store, 0)
+    _killed_when(cmd, store, 2)
     with Store(store) as s:
         assert s.integrity_ok()
         kept = {r["key"]: r for r in s.results()}
@@ -113,6 +121,56 @@ def test_kill_9_loses_nothing_stored(tmp_path):
     assert len(after) == 16
     for k, r in kept.items():
         assert after[k]["bits"] == r["bits"] and after[k]["created"] == r["created"]
+
+
+def test_a_hanging_codec_is_ended_with_its_process_group_and_stored_as_failed(tmp_path):
+    """A codec whose tool hangs (and has started a child that hangs too) is killed at the target's
+    deadline, child included, and its row is `failed`."""
+    from bench.codecs.agreement import tiny_clip
+    from bench.codecs.base import Codec, Knob
+    from bench.run.runner import Job, run_job
+    from bench.tools import run_tool
+
+    pids = tmp_path / "pids"
+
+    class Hang(Codec):
+        name, knob = "hang", Knob("q", 0, 10, start=5)
+
+        def version(self):
+            return "1"
+
+        def check_available(self):
+            pass
+
+        def encode(self, seq, knob, workdir, deadline=None):
+            child = "import time; time.sleep(600)"
+            run_tool([sys.executable, "-c", f"import os, subprocess, sys, time; c = subprocess.Popen([sys.executable, "
+                                            f"'-c', {child!r}]); open({str(pids)!r}, 'w').write(f'{{os.getpid()}} "
+                                            f"{{c.pid}}'); time.sleep(600)"], deadline=deadline, what="hang encode")
+
+        def decode(self, bitstream, seq, workdir, deadline=None):
+            raise AssertionError("never reached")
+
+    codec = Hang()
+    t0 = time.monotonic()
+    run_job(Job(codec, codec.config(), tiny_clip(tmp_path), [0.01], ["k"], ["psnr"], tmp_path / "s.sqlite", "run",
+                3.0, None))
+    assert time.monotonic() - t0 < 30
+    (row,) = rows(tmp_path / "s.sqlite")
+    assert row["status"] == "failed" and "hang encode: timed out" in row["error"]
+    for pid in map(int, pids.read_text().split()):
+        deadline = time.time() + 5
+        while time.time() < deadline and _alive(pid):
+            time.sleep(0.05)
+        assert not _alive(pid), f"process {pid} of the hanging codec is still running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead, not yet reaped
+    except FileNotFoundError:
+        return False
 
 
 def test_dask_local_cluster_runs_the_same_jobs(tmp_path):

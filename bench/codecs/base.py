@@ -5,6 +5,11 @@ An adapter says what it is (name, version, description), which single knob the b
 bitstream file(s) on disk, and ``decode`` those files back into a raw YUV file of frames. bits are
 always the size of the files written (``bits_source = "file"``); an adapter that can only estimate
 bits must say so with ``bits_source = "estimated"``.
+
+An adapter whose encoder knows the frames the decoder must make (a learned codec's encoder computes
+its own reconstruction) says so with :meth:`Codec.encoder_reconstruction`; the runner then checks
+every decode against it (:mod:`bench.codecs.agreement`), so a broken entropy coder build that writes
+streams of the right length and the wrong content gives a ``failed`` row, not a plausible result.
 """
 from __future__ import annotations
 
@@ -54,6 +59,9 @@ class Bitstream:
     meta: dict = field(default_factory=dict)
     bits_source: str = "file"
     estimated_bits: int | None = None  # only with bits_source "estimated"
+    # what the encoder knows of the decoder's output (a file of the adapter's own, beside the
+    # bitstream and never counted in its bits); see Codec.encoder_reconstruction
+    encoder_side: Path | None = None
 
     @property
     def bits(self) -> int:
@@ -126,6 +134,12 @@ class Codec(ABC):
     def decode(self, bitstream: Bitstream, seq: PreparedSequence, workdir: Path,
                deadline: float | None = None) -> Decoded:
         ...
+
+    def encoder_reconstruction(self, bitstream: Bitstream, seq: PreparedSequence, workdir: Path,
+                               deadline: float | None = None) -> Decoded | None:
+        """The frames the encoder made for ``bitstream``, which decoding the file alone must give
+        again; None (the default) when the encoder does not know them."""
+        return None
 
     def __repr__(self) -> str:
         return f"<codec {self.name} {self.options}>"

@@ -17,6 +17,10 @@ process, which drives the checkout's own model classes and stream writers as the
 ``test_video.py`` does with stream writing on, so bits are the size of a real file and the frames come
 from decoding that file alone. Knob: the model's quality index 0–63 (higher = more bits), the same for
 intra and inter frames; intra period −1 (one intra frame) as in the authors' test conditions.
+
+DCVC-FM's and DCVC-DC's encoders also write the frames they reconstructed; every decode is checked
+against them (:mod:`bench.codecs.agreement`), so an entropy coder built wrongly (its pybind11 older
+than NumPy 2, see docs/codecs.md) fails its rows instead of storing plausible wrong frames.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ class DCVC(CheckoutCodec):
     marker = "src/models/video_model.py"
     driver = "bench.codecs.drivers.dcvc"
     variant: str = ""  # the driver's name of the variant
+    encoder_writes_frames: bool = True  # the driver's --reconstruction (not DCVC-RT's)
     knob = Knob("q_index", 0, 63, start=0, more_bits=+1, log_bpp_slope=0.05)
 
     def check_built(self, co: Path) -> None:
@@ -49,12 +54,21 @@ class DCVC(CheckoutCodec):
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
         workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / f"{self.name}_q{int(knob)}.bin"
+        rec = workdir / f"{self.name}_q{int(knob)}_encoder.yuv" if self.encoder_writes_frames else None
         cmd = self.driver_cmd("encode", seq, ["--bitstream", str(out.resolve()), "--input", str(Path(seq.yuv).resolve()),
-                                              "--q-index", str(int(knob))])
+                                              "--q-index", str(int(knob)),
+                                              *(["--reconstruction", str(rec.resolve())] if rec else [])])
         report, log, dt = self.run_driver(cmd, workdir, deadline, "encode")
         meta = {"variant": self.name, "device": self.options["device"], "precision": self.options["precision"],
                 "model_encode_s": report.get("encode_s"), "encode_s_per_frame": dt / max(1, seq.num_frames)}
-        return Bitstream([out], knob, cmd, dt, log=log, meta=meta)
+        return Bitstream([out], knob, cmd, dt, log=log, meta=meta, encoder_side=rec)
+
+    def encoder_reconstruction(self, bitstream, seq, workdir, deadline=None) -> Decoded | None:
+        """The frames the encoder wrote beside the bitstream (FM, DC)."""
+        rec = bitstream.encoder_side
+        if rec is None or not rec.is_file():
+            return None
+        return Decoded(rec, VideoFormat(seq.width, seq.height, seq.format.bit_depth), bitstream.cmd, 0.0)
 
     def decode(self, bitstream, seq, workdir, deadline=None) -> Decoded:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +102,7 @@ class DCVCRT(DCVC):
     variant_folder = "DCVC-family/DCVC-RT"
     checkpoints = ("cvpr2025_image.pth.tar", "cvpr2025_video.pth.tar")
     needs_cuda = True
+    encoder_writes_frames = False
     option_defaults = {**CheckoutCodec.option_defaults, "precision": "fp16"}
 
     def check_built(self, co: Path) -> None:

@@ -8,6 +8,11 @@ or ``weights = "..."`` under ``[gol]`` in ``codecs/codecs.toml`` names another (
 the quality. Bits are the size of the GoL file; decoding
 reads that file alone, and the P-latents' noise is seeded from its header, so decoding is exact on a
 given machine. Runs on CPU (slowly) or on a GPU (``--codec-opt gol.device=cuda``).
+
+Encoder and decoder are checked against each other (:mod:`bench.codecs.agreement`): the encode
+records the symbols GoL's encoder hands its rANS coder, and the encoder's reconstruction is GoL's
+decode with those symbols passed straight through (:mod:`bench.codecs.drivers.gol`); decoding the
+file must give the same frames.
 """
 from __future__ import annotations
 
@@ -98,11 +103,14 @@ class GoL(Codec):
         d["ladder"] = [f"{m}/q{q:g}" for m, q in f["ladder"]]
         return d
 
-    def _cmd(self, action: str, bitstream: Path, extra: list[str]) -> list[str]:
+    def _cmd(self, action: str, bitstream: Path, extra: list[str], symbols: list[str] = ()) -> list[str]:
+        """GoL's driver, or (with ``symbols``: ``--record FILE`` or ``--replay FILE``) the same
+        driver behind :mod:`bench.codecs.drivers.gol`."""
         import torch
 
         threads = int(self.options["threads"]) or torch.get_num_threads()
-        return [sys.executable, "-m", "bench.gol.driver", action, "--weights", str(self.weights()),
+        driver = ["bench.codecs.drivers.gol", *symbols] if symbols else ["bench.gol.driver"]
+        return [sys.executable, "-m", *driver, action, "--weights", str(self.weights()),
                 "--bitstream", str(bitstream.resolve()), "--device", str(self.options["device"]),
                 "--threads", str(threads), *extra]
 
@@ -110,21 +118,32 @@ class GoL(Codec):
         workdir.mkdir(parents=True, exist_ok=True)
         mask, q = self.facts()["ladder"][int(knob)]
         out = workdir / f"gol_r{int(knob)}_{mask}_q{q:g}.gol"
+        symbols = out.with_name(out.stem + "_symbols.npz")
         cmd = self._cmd("encode", out, ["--input", str(Path(seq.yuv).resolve()), "--width", str(seq.width),
                                         "--height", str(seq.height), "--frames", str(seq.num_frames),
-                                        "--bit-depth", str(seq.format.bit_depth), "--rung", str(int(knob))])
+                                        "--bit-depth", str(seq.format.bit_depth), "--rung", str(int(knob))],
+                        ["--record", str(symbols.resolve())])
         t0 = time.perf_counter()
         res = run_tool(cmd, deadline=deadline, cwd=workdir, what="gol encode")
         dt = time.perf_counter() - t0
         report = last_json(res.stdout)
         meta = {"mask": mask, "q": q, "device": self.options["device"], "model_encode_s": report.get("encode_s")}
-        return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-2000:], meta=meta)
+        return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-2000:], meta=meta,
+                         encoder_side=symbols)
 
-    def decode(self, bitstream, seq, workdir, deadline=None) -> Decoded:
+    def decode(self, bitstream, seq, workdir, deadline=None, _replay: Path | None = None) -> Decoded:
         workdir.mkdir(parents=True, exist_ok=True)
-        out = workdir / (bitstream.files[0].stem + "_dec.yuv")
+        out = workdir / (bitstream.files[0].stem + ("_encoder.yuv" if _replay else "_dec.yuv"))
         cmd = self._cmd("decode", bitstream.files[0], ["--output", str(out.resolve()),
-                                                       "--bit-depth", str(seq.format.bit_depth)])
+                                                       "--bit-depth", str(seq.format.bit_depth)],
+                        ["--replay", str(_replay.resolve())] if _replay else [])
         t0 = time.perf_counter()
-        run_tool(cmd, deadline=deadline, cwd=workdir, what="gol decode")
+        run_tool(cmd, deadline=deadline, cwd=workdir, what="gol decode" + (" (encoder's symbols)" if _replay else ""))
         return Decoded(out, VideoFormat(seq.width, seq.height, seq.format.bit_depth), cmd, time.perf_counter() - t0)
+
+    def encoder_reconstruction(self, bitstream, seq, workdir, deadline=None) -> Decoded | None:
+        """GoL's decode fed the symbols the encoder coded (recorded at encode), not the file's."""
+        symbols = bitstream.encoder_side
+        if symbols is None or not symbols.is_file():
+            return None
+        return self.decode(bitstream, seq, workdir, deadline, _replay=symbols)

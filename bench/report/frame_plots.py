@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import atomic_path
 from ..metrics import all_outputs
 
 
@@ -31,7 +32,7 @@ def draw_per_frame(panels: list[tuple[str, list[tuple[str, list[float]]]]], outp
     axes[0][0].set_ylabel(f"{output}{unit}{better}", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_path(path, path.suffix) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
     return path

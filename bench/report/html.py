@@ -10,7 +10,8 @@ One folder (default ``reports/html/``) that opens from disk or can be served as 
   cell), its GIF table, ground truth beside each reconstruction and a zoomed crop of both,
   per-frame metric plots, and every stored row (failures with their error).
 * ``media/``: PNG and SVG plots, GIFs (:mod:`bench.report.gifs`), named by result keys and settings so a
-  rebuilt report reuses what is already made.
+  rebuilt report reuses what is already made. Every file is written whole (temporary name, rename);
+  two reports building into one folder at once make each GIF once (the second waits and reuses it).
 
 A GIF cell shows, for each codec, the reconstruction whose achieved bpp lies in the range (the one
 nearest the range's geometric centre) or, when none does, the nearest one in log-bpp, marked as
@@ -35,7 +36,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import BenchError, InputError
-from ..files import atomic_write
+from ..files import atomic_write, file_lock, lock_file_of, make_once
 from ..hashing import identity_hash
 from ..metrics import all_outputs, metric_class, metric_names
 from ..results.row import ResultRow, is_import_run
@@ -263,14 +264,13 @@ class ReportBuilder:
         if isinstance(src, str):
             return {"gif": None, "note": src}
         path = self.media / "gif" / f"gt-{desc['key']}-{self.tag}.gif"
-        if not path.exists():
-            try:
-                make_gifs((src.yuv, src.format), src.fps, self.opts.gif, {"gt": path})
-                self.stats["gifs_made"] += 1
-            except BenchError as exc:
-                return {"gif": None, "note": f"GIF failed: {exc}"}
-        else:
-            self.stats["gifs_reused"] += 1
+        made = []
+        try:
+            make_once(path, lambda tmp: made.append(make_gifs((src.yuv, src.format), src.fps, self.opts.gif,
+                                                              {"gt": tmp})))
+        except BenchError as exc:
+            return {"gif": None, "note": f"GIF failed: {exc}"}
+        self.stats["gifs_made" if made else "gifs_reused"] += 1
         return {"gif": self._rel(path), "note": f"{src.width}x{src.height}, {src.num_frames} frames",
                 "bpp": None}
 
@@ -285,14 +285,21 @@ class ReportBuilder:
             return
         stem = self.media / "gif" / f"{row['key']}-{self.tag}"
         paths = {n: stem.with_name(f"{stem.name}-{n}.gif") for n in ("rec", "sbs", "zoom")}
-        sidecar = stem.with_name(stem.name + ".json")
-        if all(p.exists() for p in paths.values()) and sidecar.exists():
+        sidecar = stem.with_name(stem.name + ".json")  # written last, once the GIFs are all there
+
+        def there() -> bool:
+            return sidecar.exists() and all(p.exists() for p in paths.values())
+
+        info = None
+        if not there():
+            with file_lock(lock_file_of(sidecar)):  # another report may be making them: wait for it
+                if not there():
+                    info = self._make_row_gifs(self.rows[row["key"]], paths)
+                    if info.get("error") is None:
+                        atomic_write(sidecar, json.dumps(info))
+        if info is None:
             info = json.loads(sidecar.read_text())
             self.stats["gifs_reused"] += len(paths)
-        else:
-            info = self._make_row_gifs(self.rows[row["key"]], paths)
-            if info.get("error") is None:
-                sidecar.write_text(json.dumps(info))
         if info.get("error"):
             cell.note = info["error"]
             self.stats["not_shown"] += 1

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import atomic_path
 from ..metrics import all_outputs
 from ..results.row import curve_label
 
@@ -68,6 +69,7 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
     path_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [path_stem.with_suffix(".png"), path_stem.with_suffix(".svg")]
     for p in paths:
-        fig.savefig(p)
+        with atomic_path(p, p.suffix) as tmp:  # a report being built beside this one never sees half a plot
+            fig.savefig(tmp)
     plt.close(fig)
     return paths

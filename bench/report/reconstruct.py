@@ -16,7 +16,7 @@ from pathlib import Path
 from ..codecs import create_codec
 from ..codecs.base import Bitstream, Decoded
 from ..errors import BenchError
-from ..paths import data_dir
+from ..paths import data_dir, store_location
 from ..results.row import ResultRow
 from ..run.measure import measure
 from ..suites import get_suite
@@ -63,11 +63,12 @@ def prepared_source(desc: dict) -> PreparedSequence:
 
 
 def bitstream_file(stored: str | None, store_path: Path) -> Path:
-    """The kept bitstream: the stored path, else a file of that name in the store's ``bitstreams/``."""
+    """The kept bitstream: the stored path, else a file of that name among the store's bitstreams
+    (a store moved with its ``bitstreams/`` folder, or copied from another machine)."""
     if not stored:
         raise NotReconstructible("no bitstream kept for this result")
     p = Path(stored)
-    for cand in (p, Path(store_path).parent / "bitstreams" / p.name):
+    for cand in (p, store_location(store_path).bitstreams / p.name):
         if cand.is_file():
             return cand
     raise NotReconstructible(f"bitstream {p.name} is missing (looked beside the store too)")

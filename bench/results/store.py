@@ -4,6 +4,15 @@ Durability: WAL journal with ``synchronous=FULL``; every result row is one trans
 the moment the job finishes, so ``kill -9`` at any point loses nothing already stored and never
 leaves a half-written row. Several processes may write at once (SQLite locks; writers wait).
 
+The store's file is only ever opened through SQLite. A process that holds an SQLite connection and
+also ``open()``s and ``close()``s the same file by other means loses every POSIX lock SQLite holds on
+it (``close()`` drops all of the process's ``fcntl`` locks on the file): in WAL mode that is the
+shared lock saying "someone still uses this database", so another process closing its last
+connection believes it is the last one, checkpoints, and deletes the ``-wal`` and ``-shm`` files
+under the first process, whose later commits then go to a deleted journal (lost rows, "disk I/O
+error", "database disk image is malformed"). ``bench run`` holds one connection while each job opens
+its own, so the header check below asks SQLite, never ``open()``.
+
 Tables: ``runs`` (one row per ``bench run``: command line, configuration, environment),
 ``results`` (one row per codec x sequence x target, keyed by a hash of everything that
 determines it; its columns are the fields of :class:`~.row.ResultRow`, the table of schema version
@@ -34,6 +43,7 @@ CREATE TABLE IF NOT EXISTS probes (
     codec_key TEXT, sequence_key TEXT, knob REAL, bits INTEGER, bpp REAL, encode_s REAL, created REAL,
     PRIMARY KEY (codec_key, sequence_key, knob));
 """
+SCHEMA_NAMES = {"meta", "runs", "results", "results_by_codec", "probes"}
 RESULT_COLUMNS = ResultRow.columns()
 JSON_COLUMNS = ResultRow.json_columns()
 
@@ -60,11 +70,6 @@ class Store:
             raise InputError(f"{self.path}: no results store here (run `bench run` first, or pass --store)")
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and self.path.stat().st_size:
-            with open(self.path, "rb") as f:
-                if f.read(16) != b"SQLite format 3\x00":
-                    raise InputError(f"{self.path}: not a bench results store (not an SQLite file); "
-                                     f"choose another --store")
         last = None
         for attempt in range(50):  # another process may be creating the same store right now
             try:
@@ -73,7 +78,10 @@ class Store:
             except sqlite3.OperationalError as exc:
                 last = exc
                 time.sleep(0.1 + 0.02 * attempt)
-            except sqlite3.DatabaseError as exc:
+            except sqlite3.DatabaseError as exc:  # SQLite read the header: "file is not a database"
+                if "not a database" in str(exc):
+                    raise InputError(f"{self.path}: not a bench results store (not an SQLite file); "
+                                     f"choose another --store") from None
                 raise InputError(f"{self.path}: cannot open the results store ({exc})") from None
         raise InputError(f"{self.path}: cannot open the results store ({last})")
 
@@ -81,19 +89,30 @@ class Store:
         if readonly:
             self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60,
                                          isolation_level=None)
-            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return
-        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        else:
+            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
             self._conn.execute("PRAGMA busy_timeout=60000")
+            names = self._schema_names()
+            self._empty = "results" not in names  # a reader may come before the first writer
+            if readonly:
+                return
             if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(SCHEMA)
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if not SCHEMA_NAMES <= names:  # the whole schema in one transaction: readers see all of it or none
+                with self._tx() as c:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            c.execute(statement)
+                    c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self._empty = False
         except sqlite3.Error:
             self._conn.close()
             raise
+
+    def _schema_names(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
 
     def close(self) -> None:
         self._conn.close()
@@ -127,6 +146,8 @@ class Store:
             c.execute("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), run_id))
 
     def runs(self) -> list[dict]:
+        if self._empty:
+            return []
         cur = self._conn.execute("SELECT * FROM runs ORDER BY started")
         cols = [d[0] for d in cur.description]
         return [{k: (json.loads(v) if k in ("argv", "config", "environment") and v else v) for k, v in zip(cols, r)}
@@ -153,6 +174,8 @@ class Store:
         return out
 
     def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:
+        if self._empty:
+            return []
         cur = self._conn.execute(f"SELECT * FROM results {('WHERE ' + where) if where else ''} "
                                  f"ORDER BY suite, sequence, codec, target_bpp", params)
         cols = [d[0] for d in cur.description]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import atomic_path, atomic_write
 from .row import ResultRow, curve_label
 from .store import Store
 
@@ -53,7 +54,8 @@ def export(store_path: str | Path, fmt: str, output: str | Path | None) -> str |
         for c in ("encode_cmd", "decode_cmd", "config"):
             if c in df:
                 df[c] = df[c].map(lambda v: json.dumps(v) if v is not None else None)
-        df.to_parquet(output, index=False)
+        with atomic_path(output, Path(output).suffix) as tmp:
+            df.to_parquet(tmp, index=False)
         return None
     elif fmt == "table":
         cols = [c for c in SUMMARY_COLUMNS + ["psnr_y", "psnr_yuv", "ms_ssim_rgb"] if c in df]
@@ -61,6 +63,6 @@ def export(store_path: str | Path, fmt: str, output: str | Path | None) -> str |
     else:
         raise InputError(f"--format {fmt!r}: expected csv, parquet, json or table")
     if output:
-        Path(output).write_text(text)
+        atomic_write(output, text)
         return None
     return text

@@ -6,7 +6,13 @@ runs the same jobs on a Dask cluster, ``'threading'`` or ``'sequential'`` in-pro
 writes its own rows to the SQLite store the moment each target is finished. Each target has its own
 deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
 crashes, fails or runs past it becomes a ``failed`` row carrying the tail of its stderr, and the
-sweep goes on.
+sweep goes on. Where the codec's encoder knows its reconstruction, the decoded frames must be the
+same (:func:`bench.codecs.agreement.check_decode`), else the row is ``failed``.
+
+Several sweeps may share a store: a job holds a lock (a file beside the store, see
+:class:`bench.paths.StoreLocation`) while it runs, so one (codec, sequence) pair is worked on by
+one process at a time. A job whose pair another process holds is put off to the end of the sweep;
+then it waits for the lock, and does only the targets the other process has not stored meanwhile.
 """
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..codecs import Codec
+from ..codecs.agreement import check_decode
 from ..errors import BenchError, CodecFailed
-from ..files import atomic_copy
+from ..files import atomic_copy, file_lock
 from ..hashing import identity_hash
 from ..results.row import ResultRow
 from ..results.store import Store
@@ -42,6 +49,8 @@ class Job:
     bitstream_dir: Path | None
     device: str | None = None
     torch_threads: int | None = None
+    lock: Path | None = None  # held while the job runs (one process per codec and sequence)
+    done: tuple[str, ...] = ("ok", "unreachable")  # statuses that need no new attempt
 
     def row(self, target: float, key: str, config: dict | None = None, **outcome) -> ResultRow:
         """The row of ``target``: what this job says of the codec and the sequence, ``config`` added
@@ -66,10 +75,23 @@ class JobReport:
     wall_s: float
     codec_s: float
     errors: list[str] = field(default_factory=list)
+    index: int = 0  # the job's place in the sweep
+    deferred: bool = False  # another process holds the job's lock: run it later
+    found_done: int = 0  # targets another process stored while this one waited
 
 
-def run_job(job: Job) -> JobReport:
-    """Run one (codec, sequence) job; never raises for codec trouble (rows say ``failed``)."""
+def run_job(job: Job, index: int = 0, wait: bool = True) -> JobReport:
+    """Run one (codec, sequence) job; never raises for codec trouble (rows say ``failed``). With
+    ``wait`` False, a job whose lock another process holds comes back at once, ``deferred``."""
+    if job.lock is None:
+        return _run_job(job, index)
+    with file_lock(job.lock, wait) as mine:
+        if not mine:
+            return JobReport(job.codec.name, job.seq.name, [], [], 0.0, 0.0, index=index, deferred=True)
+        return _run_job(job, index)
+
+
+def _run_job(job: Job, index: int) -> JobReport:
     t_start = time.perf_counter()
     if job.torch_threads:
         import torch
@@ -79,14 +101,17 @@ def run_job(job: Job) -> JobReport:
     store = Store(job.store_path)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-"))
     ckey = codec.config_key()
-    cache = store.probes(ckey, seq.key)
     bitstreams = {}
-    measured = {}  # knob -> (decoded, measurement): targets that land on the same knob share them
+    measured = {}  # knob -> (decoded, measurement, check): targets that land on the same knob share them
     codec_s = 0.0
-    report = JobReport(codec.name, seq.name, [], [], 0.0, 0.0)
-    lo, hi = codec.knob_range(seq)
+    report = JobReport(codec.name, seq.name, [], [], 0.0, 0.0, index=index)
     try:
-        for target, key in sorted(zip(job.targets, job.keys)):
+        have = store.status_of(job.keys)  # another sweep may have stored some since this one planned
+        todo = [(t, k) for t, k in sorted(zip(job.targets, job.keys)) if have.get(k) not in job.done]
+        report.found_done = len(job.targets) - len(todo)
+        cache = store.probes(ckey, seq.key)
+        lo, hi = codec.knob_range(seq) if todo else (None, None)
+        for target, key in todo:
             deadline = time.monotonic() + job.timeout if job.timeout else None
             config = {}
 
@@ -109,10 +134,11 @@ def run_job(job: Job) -> JobReport:
                 if sol.knob not in measured:
                     dec = codec.decode(bs, seq, work / "decoded", deadline)
                     codec_s += dec.decode_s
+                    check = check_decode(codec, bs, dec, seq, work / "encoder", deadline)
                     m = measure(seq, dec, job.metrics, deadline, job.device)
                     dec.path.unlink(missing_ok=True)
-                    measured[sol.knob] = (dec, m)
-                dec, m = measured[sol.knob]
+                    measured[sol.knob] = (dec, m, check)
+                dec, m, check = measured[sol.knob]
                 kept = _keep(bs, job.bitstream_dir, key)
                 outcome = dict(status=sol.status, knob=sol.knob, bits=bs.bits, bpp=bs.bits / seq.pixels,
                                miss=bs.bits / seq.pixels / target - 1.0, encodes=sol.encodes, encode_s=bs.encode_s,
@@ -120,7 +146,7 @@ def run_job(job: Job) -> JobReport:
                                bitstream=kept, metrics=m.summary, per_frame=m.per_frame,
                                error=sol.message or None, log=bs.log[-4000:] or None)
                 config = {"solver": {"probes": sol.probes, "encodes": sol.encodes}, "metric_info": m.info,
-                          "bitstream_meta": bs.meta}
+                          "bitstream_meta": bs.meta, **({"decoder_check": check} if check else {})}
             except CodecFailed as exc:
                 outcome = dict(status="failed", error=str(exc), log=exc.stderr_tail or None,
                                encode_cmd=exc.cmd or None)
@@ -168,14 +194,20 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
 
             client = Client(scheduler) if scheduler else Client(
                 LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None))
-        if backend == "sequential" or (n_jobs == 1 and backend == "loky"):
-            results = (run_job(j) for j in jobs)
-            _collect(results, reports, bar)
-        else:
-            # joblib registers its Dask backend lazily, through parallel_config only
-            with joblib.parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else n_jobs):
-                par = joblib.Parallel(return_as="generator_unordered")
-                _collect(par(joblib.delayed(run_job)(j) for j in jobs), reports, bar)
+        # first every job whose lock is free, then, waiting for their locks, those another process held
+        todo, wait = list(enumerate(jobs)), False
+        while todo:
+            if backend == "sequential" or (n_jobs == 1 and backend == "loky"):
+                results = (run_job(j, i, wait) for i, j in todo)
+                _collect(results, reports, bar)
+            else:
+                # joblib registers its Dask backend lazily, through parallel_config only
+                with joblib.parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else n_jobs):
+                    par = joblib.Parallel(return_as="generator_unordered")
+                    _collect(par(joblib.delayed(run_job)(j, i, wait) for i, j in todo), reports, bar)
+            deferred = {r.index for r in reports if r.deferred}
+            reports = [r for r in reports if not r.deferred]
+            todo, wait = [(i, j) for i, j in todo if i in deferred], True
     except Exception as exc:  # a worker died: record what is missing, then report
         _record_lost(jobs, f"worker lost: {type(exc).__name__}: {exc}")
         raise BenchError(f"the sweep stopped: {type(exc).__name__}: {exc} (finished results are stored)") from exc
@@ -189,7 +221,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
 def _collect(results, reports: list, bar) -> None:
     for rep in results:
         reports.append(rep)
-        bar.update(len(rep.statuses))
+        bar.update(len(rep.statuses) + rep.found_done)
         bar.set_postfix_str(f"{rep.codec}/{rep.sequence}")
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..codecs import create_codec
 from ..errors import CodecUnavailable, InputError
+from ..hashing import identity_hash
 from ..metrics import canonical_names
-from ..paths import data_dir, default_store, reports_dir
+from ..paths import data_dir, store_location
 from ..results.row import result_key
 from ..results.store import Store
 from ..suites import get_suite
@@ -89,7 +90,8 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                            fps_step=cfg.fps_step if cfg.fps_step is not None else d.get("fps_step", 1),
                            size=cfg.size, resize=cfg.resize)
     codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
-    store_path = Path(cfg.store or default_store())
+    where = store_location(cfg.store)
+    store_path = where.path
     store = Store(store_path)
     try:
         run_id = store.start_run(argv or sys.argv, {**cfg.to_dict(), "sequence_options": opts.to_dict()},
@@ -110,19 +112,19 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                          "knob": codec.knob.name}
                 problem = str(exc)
                 log(f"bench: codec {codec.name} unavailable: {problem}")
+            done = ("ok", "unreachable") + (() if cfg.retry_failed else ("failed",))
             for ps in prepared:
                 keys = [result_key(cfg_c, ps.key, t) for t in cfg.targets]
                 have = store.status_of(keys)
-                done = {"ok", "unreachable"} | (set() if cfg.retry_failed else {"failed"})
                 todo = [(t, k) for t, k in zip(cfg.targets, keys) if have.get(k) not in done]
                 planned += len(cfg.targets)
                 skipped += len(cfg.targets) - len(todo)
                 if not todo:
                     continue
                 job = Job(codec, cfg_c, ps, [t for t, _ in todo], [k for _, k in todo], list(cfg.metrics),
-                          store_path, run_id, cfg.timeout,
-                          reports_dir() / "bitstreams" if cfg.keep_bitstreams else None, device=cfg.device,
-                          torch_threads=max(1, (os.cpu_count() or 1) // max(1, cfg.jobs)))
+                          store_path, run_id, cfg.timeout, where.bitstreams if cfg.keep_bitstreams else None,
+                          device=cfg.device, torch_threads=max(1, (os.cpu_count() or 1) // max(1, cfg.jobs)),
+                          lock=where.lock(f"job-{identity_hash(cfg_c)}-{ps.key}"), done=done)
                 if problem:
                     unavailable_rows += [job.row(t, k, status="failed", error=problem) for t, k in todo]
                 else:
@@ -141,6 +143,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             statuses[s] = statuses.get(s, 0) + 1
     if unavailable_rows:
         statuses["failed"] = statuses.get("failed", 0) + len(unavailable_rows)
+    skipped += sum(r.found_done for r in reports)  # stored by another sweep while this one waited
     enc = [e for r in reports for e in r.encodes]
     errors = [e for r in reports for e in r.errors] + sorted({row.error for row in unavailable_rows})
     return SweepSummary(run_id, planned, skipped, statuses, errors, sum(enc) / len(enc) if enc else 0.0,

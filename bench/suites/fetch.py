@@ -1,17 +1,22 @@
 """``bench fetch``: download, verify, safely extract and place a suite's sequences.
 
-* Downloads resume (HTTP Range) into ``datasets/downloads/``, with a progress bar.
+* Downloads resume (HTTP Range, checked against the server's ``Content-Range``) into
+  ``datasets/downloads/``, with a progress bar; two fetches of one archive at once download it once
+  (the second waits for the first and reuses its file).
 * Verification: a manifest SHA-256 where one is published; otherwise the archive's SHA-256 is
   recorded on first download in ``<suite folder>/SHA256SUMS`` and checked on every later fetch
   (trust on first use); the extracted sequence must have the manifest's exact byte size (frames x
   frame size) or at least a whole number of frames.
 * Extraction refuses absolute paths, ``..`` components and links (no path traversal), and only
   takes the members the manifest names.
-* Offline: one clear line saying what could not be reached and where to put the file by hand.
+* Offline, a refused connection, an HTTP error or a download cut off: one line naming the URL (a cut
+  download resumes on the next fetch).
 """
 from __future__ import annotations
 
+import http.client
 import os
+import re
 import shutil
 import socket
 import urllib.error
@@ -20,7 +25,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, OfflineError
-from ..files import atomic_copy, atomic_path
+from ..files import atomic_copy, atomic_path, file_lock, lock_file_of
 from ..hashing import file_sha256
 from ..paths import data_dir
 from ..video.yuv import RawYuvReader
@@ -32,12 +37,26 @@ CHUNK = 1 << 20
 
 def download(url: str, dest: Path, expected_bytes: int | None = None, progress: bool = True,
              timeout: float = 30) -> Path:
-    """Download ``url`` to ``dest``, resuming a partial ``dest.part``; atomic rename at the end."""
-    from tqdm import tqdm
-
+    """Download ``url`` to ``dest``, resuming a partial ``dest.part``; atomic rename at the end. One
+    process at a time downloads a given ``dest`` (the others wait, then find it there)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists() and (expected_bytes is None or dest.stat().st_size == expected_bytes):
         return dest
+    with file_lock(lock_file_of(dest)):
+        if dest.exists() and (expected_bytes is None or dest.stat().st_size == expected_bytes):
+            return dest
+        return _download(url, dest, expected_bytes, progress, timeout)
+
+
+def _resumed_at(resp) -> int | None:
+    """Where a 206 answer's body starts (its ``Content-Range``), None if it does not say."""
+    m = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range") or "")
+    return int(m.group(1)) if m else None
+
+
+def _download(url: str, dest: Path, expected_bytes: int | None, progress: bool, timeout: float) -> Path:
+    from tqdm import tqdm
+
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     req = urllib.request.Request(url, headers={"User-Agent": "bench-fetch"})
@@ -55,8 +74,8 @@ def download(url: str, dest: Path, expected_bytes: int | None = None, progress: 
         raise OfflineError(f"cannot reach {url} ({reason}): offline? download it by hand into {dest}, "
                            f"then run the same `bench fetch` again") from None
     with resp:
-        if have and resp.status != 206:
-            have = 0  # server ignored Range: start again
+        if have and (resp.status != 206 or _resumed_at(resp) != have):
+            have = 0  # the server ignored the Range, or answered another one: start again
         total = resp.headers.get("Content-Length")
         total = int(total) + have if total else expected_bytes
         with open(part, "ab" if have else "wb") as f, tqdm(total=total, initial=have, unit="B", unit_scale=True,
@@ -65,10 +84,14 @@ def download(url: str, dest: Path, expected_bytes: int | None = None, progress: 
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     f.write(block)
                     bar.update(len(block))
-            except (OSError, socket.timeout) as exc:
-                raise OfflineError(f"{url}: download interrupted ({exc}); run `bench fetch` again to resume") from None
+            except (OSError, socket.timeout, http.client.HTTPException) as exc:
+                why = "the connection closed early" if isinstance(exc, http.client.IncompleteRead) else exc
+                raise OfflineError(f"{url}: download interrupted ({why}); run `bench fetch` again to resume") from None
             f.flush()
             os.fsync(f.fileno())
+    if total is not None and part.stat().st_size < total:  # the server closed the connection early
+        raise OfflineError(f"{url}: download interrupted after {part.stat().st_size} of {total} bytes; "
+                           f"run `bench fetch` again to resume")
     if expected_bytes is not None and part.stat().st_size != expected_bytes:
         raise InputError(f"{part}: downloaded {part.stat().st_size} bytes, expected {expected_bytes}")
     part.replace(dest)
@@ -140,10 +163,14 @@ def _check_archive(archive: Path, seq: Sequence, sums_file: Path) -> None:
             if line.strip():
                 h, _, name = line.partition("  ")
                 known[name.strip()] = h.strip()
-    want = want or known.get(archive.name)
     if want and want != got:
-        raise InputError(f"{archive}: SHA-256 {got[:12]}... does not match the expected {want[:12]}...; "
+        raise InputError(f"{archive}: SHA-256 {got[:12]}... does not match the manifest's {want[:12]}...; "
                          f"delete it and fetch again")
+    recorded = known.get(archive.name)
+    if recorded and recorded != got:
+        raise InputError(f"{archive}: SHA-256 {got[:12]}... differs from {recorded[:12]}..., recorded in {sums_file} "
+                         f"when it was first downloaded (changed upstream, or corrupt); nothing extracted from it. "
+                         f"Delete it and fetch again, or delete its line in {sums_file.name} to accept the new one")
     if archive.name not in known:
         with open(sums_file, "a") as f:
             f.write(f"{got}  {archive.name}\n")

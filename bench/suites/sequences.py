@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import atomic_path
+from ..files import make_once
 from ..hashing import identity_hash
 from ..paths import data_dir
 from ..video import VideoFormat, open_video
@@ -156,7 +156,8 @@ def sequence_key(seq: Sequence, opts: SequenceOptions) -> str:
 
 
 def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None) -> PreparedSequence:
-    """Convert ``seq`` under ``opts`` to a cached raw YUV file (atomic; reused when present)."""
+    """Convert ``seq`` under ``opts`` to a cached raw YUV file (atomic; reused when present; made once
+    when several processes prepare it at the same time)."""
     if not seq.path.exists():
         raise InputError(f"{seq.path}: sequence {seq.name!r} of suite {seq.suite!r} is missing "
                          f"(run `bench fetch --suite {seq.suite}`)")
@@ -179,9 +180,10 @@ def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None)
         elif seq.path.suffix.lower() != ".y4m":
             src_pix_fmt = probe(seq.path).pix_fmt
         size = opts.size if opts.size else ((w, h) if (w, h) != (seq.width, seq.height) else None)
-        with atomic_path(out) as tmp:
-            transcode_to_raw(seq.path, tmp, fmt, input_args=input_args, fps_step=opts.fps_step, frames=opts.frames,
-                             size=size, resize=opts.resize if opts.size else "scale", src_pix_fmt=src_pix_fmt)
+        # several runs may prepare the same sequence at once: one converts, the others wait and reuse
+        make_once(out, lambda tmp: transcode_to_raw(
+            seq.path, tmp, fmt, input_args=input_args, fps_step=opts.fps_step, frames=opts.frames, size=size,
+            resize=opts.resize if opts.size else "scale", src_pix_fmt=src_pix_fmt))
     n = out.stat().st_size // fmt.frame_bytes
     if n == 0:
         raise InputError(f"{seq.path}: no frames decoded for {seq.name}")

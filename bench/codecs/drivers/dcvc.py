@@ -17,6 +17,11 @@ helpers) and drives them the way the variant's ``test_video.py`` does with strea
 Frames go in and out as raw YUV 4:2:0 (8 or 10 bit) and are given to the models as YCbCr 4:4:4 in
 [0, 1] (chroma upsampled by the checkout's helpers), padded to a multiple of 16 by replication and
 cropped back, as in the authors' scripts. ``decode`` reads the bitstream file alone.
+
+``encode --reconstruction FILE`` also writes the frames the encoder made (FM and DC: the intra
+model's ``x_hat`` and the inter model's reference frame, through the same conversion as the
+decoder's output), which decoding the file must give again (:mod:`bench.codecs.agreement`).
+DCVC-RT's inter encoder keeps features, not pixels, so it has no such frames.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import struct
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from ...video.yuv import write_yuv
@@ -78,6 +84,18 @@ def _output_frame(a, rec, to420):
     return common.yuv_frame(y, uv, a.bit_depth)
 
 
+def _unpadded(rec, pads):
+    """A padded reconstruction clamped to [0, 1] and cropped back to the picture."""
+    import torch.nn.functional as F
+
+    return F.pad(rec.clamp(0, 1), tuple(-p for p in pads))
+
+
+def _later(a, rec, pads, to420):
+    """The output frame of ``rec``, made only when called (encoders yield these)."""
+    return partial(_output_frame, a, _unpadded(rec, pads), to420)
+
+
 # --- DCVC-FM -------------------------------------------------------------------------------------
 def _fm_nets(a):
     from src.models.image_model import DMCI
@@ -86,19 +104,21 @@ def _fm_nets(a):
     return _updated_nets(a, DMCI, DMC)
 
 
-def fm_encode(a) -> dict:
+def fm_encode(a, out, clock: dict):
+    """Encode the input into the stream ``out``; yields, per frame, the encoder's reconstruction
+    (made when called). ``clock["start"]``: when the models are loaded and coding starts."""
     import torch
     import torch.nn.functional as F
-    from src.transforms.functional import ycbcr420_to_444
+    from src.transforms.functional import ycbcr420_to_444, ycbcr444_to_420
     from src.utils.stream_helper import SPSHelper, get_padding_size, write_sps
 
     i_net, p_net = _fm_nets(a)
-    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
+    pads = get_padding_size(a.height, a.width, 16)
     helper, dpb = SPSHelper(), None
-    t0 = time.perf_counter()
-    with open(a.bitstream, "wb") as out, torch.no_grad():
+    clock["start"] = time.perf_counter()
+    with torch.no_grad():
         for idx, (y, uv) in enumerate(common.yuv_planes(a)):
-            x = F.pad(_input_tensor(a, y, uv, ycbcr420_to_444), (pl, pr, pt, pb), mode="replicate")
+            x = F.pad(_input_tensor(a, y, uv, ycbcr420_to_444), pads, mode="replicate")
             intra = common.is_intra(idx, a.intra_period)
             fa_idx = 0
             if not intra:
@@ -117,12 +137,11 @@ def fm_encode(a) -> dict:
                        "ref_mv_y": None}
             else:
                 dpb = p_net.encode(x, dpb, a.q_index, fa_idx, sps_id, out)["dpb"]
-    return {"encode_s": time.perf_counter() - t0}
+            yield _later(a, dpb["ref_frame"], pads, ycbcr444_to_420)
 
 
 def fm_frames(a):
     import torch
-    import torch.nn.functional as F
     from src.transforms.functional import ycbcr444_to_420
     from src.utils.stream_helper import (
         NalType,
@@ -157,8 +176,8 @@ def fm_frames(a):
                     dpb["ref_feature"] = None
                 dpb = p_net.decompress(stream, dpb, sps)["dpb"]
                 rec = dpb["ref_frame"]
-            pl, pr, pt, pb = get_padding_size(sps["height"], sps["width"], 16)
-            yield _output_frame(a, F.pad(rec.clamp(0, 1), (-pl, -pr, -pt, -pb)), ycbcr444_to_420)
+            yield _output_frame(a, _unpadded(rec, get_padding_size(sps["height"], sps["width"], 16)),
+                                ycbcr444_to_420)
             done += 1
 
 
@@ -173,20 +192,22 @@ def _dc_nets(a):
     return _updated_nets(a, IntraNoAR, DMC)
 
 
-def dc_encode(a) -> dict:
+def dc_encode(a, out, clock: dict):
+    """As :func:`fm_encode`, for DCVC-DC."""
     import torch
     import torch.nn.functional as F
-    from src.transforms.functional import ycbcr420_to_444
+    from src.transforms.functional import ycbcr420_to_444, ycbcr444_to_420
     from src.utils.stream_helper import encode_i, encode_p, get_padding_size
 
     i_net, p_net = _dc_nets(a)
-    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
-    t0, dpb = time.perf_counter(), None
-    with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "wb") as out, torch.no_grad():
+    pads = get_padding_size(a.height, a.width, 16)
+    dpb = None
+    clock["start"] = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
         part = Path(tmp) / "frame.bin"
         for idx, (y, uv) in enumerate(common.yuv_planes(a)):
-            x = F.pad(_input_tensor(a, y, uv, lambda y_, uv_: ycbcr420_to_444(y_, uv_, order=0)),
-                      (pl, pr, pt, pb), mode="replicate")
+            x = F.pad(_input_tensor(a, y, uv, lambda y_, uv_: ycbcr420_to_444(y_, uv_, order=0)), pads,
+                      mode="replicate")
             if common.is_intra(idx, a.intra_period):
                 res = i_net.compress(x, False, a.q_index)
                 encode_i(a.height, a.width, False, a.q_index, res["bit_stream"], str(part))
@@ -197,17 +218,16 @@ def dc_encode(a) -> dict:
                 encode_p(res["bit_stream"], False, a.q_index, idx % 4, str(part))
                 dpb = res["dpb"]
             out.write(part.read_bytes())
-    return {"encode_s": time.perf_counter() - t0}
+            yield _later(a, dpb["ref_frame"], pads, ycbcr444_to_420)
 
 
 def dc_frames(a):
     import torch
-    import torch.nn.functional as F
     from src.transforms.functional import ycbcr444_to_420
     from src.utils.stream_helper import decode_i, decode_p, get_padding_size
 
     i_net, p_net = _dc_nets(a)
-    pl, pr, pt, pb = get_padding_size(a.height, a.width, 16)
+    pads = get_padding_size(a.height, a.width, 16)
     dpb = None
     with tempfile.TemporaryDirectory() as tmp, open(a.bitstream, "rb") as f, torch.no_grad():
         part = Path(tmp) / "frame.bin"
@@ -227,7 +247,7 @@ def dc_frames(a):
                 q_in_ckpt, q_index, frame_idx, stream = decode_p(str(part))
                 dpb = p_net.decompress(dpb, stream, a.height, a.width, q_in_ckpt, q_index, frame_idx)["dpb"]
                 rec = dpb["ref_frame"]
-            yield _output_frame(a, F.pad(rec.clamp(0, 1), (-pl, -pr, -pt, -pb)), ycbcr444_to_420)
+            yield _output_frame(a, _unpadded(rec, pads), ycbcr444_to_420)
 
 
 # --- DCVC-RT -------------------------------------------------------------------------------------
@@ -246,7 +266,9 @@ def _rt_nets(a):
     return nets, two
 
 
-def rt_encode(a) -> dict:
+def rt_encode(a, out, clock: dict):
+    """As :func:`fm_encode`, for DCVC-RT, but it yields None: its inter encoder keeps features, not
+    pixels."""
     import torch
     from src.layers.cuda_inference import replicate_pad
     from src.models.image_model import DMCI
@@ -257,8 +279,8 @@ def rt_encode(a) -> dict:
     pr, pb = DMCI.get_padding_size(a.height, a.width, 16)
     helper, last_qp = SPSHelper(), 0
     p_net.set_curr_poc(0)
-    t0 = time.perf_counter()
-    with open(a.bitstream, "wb") as out, torch.no_grad():
+    clock["start"] = time.perf_counter()
+    with torch.no_grad():
         for idx, (y, uv) in enumerate(common.yuv_planes(a)):
             x = replicate_pad(_input_tensor(a, y, uv, ycbcr420_to_444_np), pb, pr)
             intra = common.is_intra(idx, a.intra_period)
@@ -283,9 +305,9 @@ def rt_encode(a) -> dict:
             if new:
                 write_sps(out, sps)
             write_ip(out, intra, sps_id, qp, enc["bit_stream"])
+            yield None
     if str(a.device).startswith("cuda"):
         torch.cuda.synchronize()
-    return {"encode_s": time.perf_counter() - t0}
 
 
 def rt_frames(a):
@@ -326,7 +348,17 @@ VARIANTS = {"fm": (fm_encode, fm_frames), "dc": (dc_encode, dc_frames), "rt": (r
 
 def encode(a) -> dict:
     common.use_checkout(a)
-    return VARIANTS[a.variant][0](a)
+    if a.reconstruction and a.variant == "rt":
+        raise SystemExit("--reconstruction: DCVC-RT's inter encoder makes no frames to write")
+    clock: dict = {}
+    with open(a.bitstream, "wb") as out:
+        frames = VARIANTS[a.variant][0](a, out, clock)
+        if a.reconstruction:
+            write_yuv(a.reconstruction, (make() for make in frames))
+        else:
+            for _ in frames:
+                pass
+    return {"encode_s": time.perf_counter() - clock["start"]}
 
 
 def decode(a) -> dict:
@@ -342,6 +374,8 @@ def build_parser():
     p.add_argument("--reset-interval", type=int, default=None,
                    help="feature reset period (default: 32 for fm, 64 for rt, as in the authors' commands)")
     p.add_argument("--force-zero-thres", type=float, default=0.12, help="rt only, as in the authors' command")
+    p.add_argument("--reconstruction", type=Path,
+                   help="encode: also write the encoder's own reconstruction here (raw YUV; fm and dc)")
     return p
 
 
