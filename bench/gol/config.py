@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import InputError
 
 STAGES = ("tokenizer", "codec", "generator", "decoder")
+DEFAULT_PIXELS = 640 * 360  # a training frame's size, about
 REQUIRED = STAGES[:3]  # [stage_decoder] is optional (no table: no steps)
 
 
@@ -25,6 +26,11 @@ def load_config(path: Path) -> dict:
             raise InputError(f"{path}: no [{key}] table")
     cfg["_path"] = str(path)
     return cfg
+
+
+def training_pixels(cfg: dict) -> int:
+    """About how many pixels a training frame has (``[data] pixels``)."""
+    return int(cfg["data"].get("pixels", DEFAULT_PIXELS))
 
 
 def pack_folder(cfg: dict) -> Path:

@@ -89,14 +89,12 @@ def main(argv=None) -> int:
             raise InputError(str(exc)) from None
         frames = None
         if a.config:
-            from .evaluate import resize_area
             from .config import load_config, pack_folder
-            from .pack import load_pack, training_size
+            from .pack import heldout_views, load_pack
 
             cfg = load_config(a.config)
             _, held, _ = load_pack(pack_folder(cfg))
-            x = held[cfg["data"]["heldout"]][:cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
-            frames = resize_area(x, *training_size(x.shape[2], x.shape[1], cfg["data"].get("pixels", 640 * 360)))
+            frames = heldout_views(cfg, held[cfg["data"]["heldout"]])[1]
         if not (a.check_dir / "check.json").is_file():
             raise InputError(f"{a.check_dir}: no check.json (written by bench.gol.train --check-dir)")
         try:

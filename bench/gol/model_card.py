@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..metrics.psnr import mse, psnr_from_mse
+from .config import training_pixels
 from .evaluate import frame_metrics
 from .masks import MASKS
 
@@ -53,7 +54,7 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
             if q in (0, levels - 1):
                 quality.append(code(frames, mask, q))
     t, h, w, _ = frames.shape
-    return {"data": {"clips": train_clips, "heldout": clip, "pixels": cfg["data"].get("pixels", 640 * 360),
+    return {"data": {"clips": train_clips, "heldout": clip, "pixels": training_pixels(cfg),
                      "heldout_frames": t, "heldout_size": f"{w}x{h}", "ladder_size": f"{small.shape[2]}x{small.shape[1]}"},
             "steps": dict(steps), "losses": last_losses(losses), "ladder": ladder, "quality": quality,
             "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..files import atomic_write
 from ..hashing import sha256_of
-from .config import clips_folder, load_config, pack_folder
+from .config import clips_folder, load_config, pack_folder, training_pixels
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi"}
 PACK_CRF = 18
@@ -150,6 +150,22 @@ def load_pack(folder: Path, threads: int = 4) -> tuple[dict[str, np.ndarray], di
     return train, held, manifest
 
 
+def pack_config(cfg: dict, out: Path | None = None) -> dict:
+    """:func:`pack` with a training config's settings (into its pack folder unless ``out``)."""
+    d = cfg["data"]
+    return pack(clips_folder(cfg), out or pack_folder(cfg), d.get("heldout", ""), d.get("heldout_frames", 16),
+                training_pixels(cfg))
+
+
+def heldout_views(cfg: dict, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out clip's first ``[data] heldout_frames`` frames, RGB in [0, 1]: at full size, and
+    area-scaled to the training size (where the ladder and the cross-device check are measured)."""
+    from .evaluate import resize_area
+
+    full = clip[:cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
+    return full, resize_area(full, *training_size(full.shape[2], full.shape[1], training_pixels(cfg)))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.gol.pack", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", type=Path, required=True)
@@ -157,9 +173,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         cfg = load_config(a.config)
-        d = cfg["data"]
         out = a.out or pack_folder(cfg)
-        m = pack(clips_folder(cfg), out, d.get("heldout", ""), d.get("heldout_frames", 16), d.get("pixels", 640 * 360))
+        m = pack_config(cfg, out)
         total = sum(e["bytes"] for e in m["clips"])
         print(json.dumps({"out": str(out), "clips": len(m["clips"]), "bytes": total}))
         return 0

@@ -31,15 +31,15 @@ import torch
 from ..errors import CodecUnavailable, InputError
 from ..files import atomic_copy, atomic_path
 from ..metrics.psnr import psnr_from_mse
-from .config import STAGES, clips_folder, load_config, pack_folder
+from .config import STAGES, clips_folder, load_config, pack_folder, training_pixels
 from .data import ClipSampler, LatentSampler
 from .discriminator import PatchDiscriminator, hinge_d, hinge_g
-from .evaluate import resize_area, tokenizer_vs_thumbnails
+from .evaluate import tokenizer_vs_thumbnails
 from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
 from .masks import pareto_ladder
 from .model import GoLModel
-from .pack import MANIFEST, load_pack, pack, training_size
+from .pack import MANIFEST, heldout_views, load_pack, pack_config
 from .tokenizer import TIME_STRIDE
 
 
@@ -83,20 +83,20 @@ class Trainer:
     def load_data(self) -> tuple[dict, dict]:
         """The pack's training and held-out clips; the pack is made from ``[data] clips`` first when
         it is missing (the GPU machine gets a pack made here)."""
-        d, folder = self.cfg["data"], pack_folder(self.cfg)
+        folder = pack_folder(self.cfg)
         if not (folder / MANIFEST).is_file():
             print(f"packing the training clips of {clips_folder(self.cfg)} into {folder}", flush=True)
             try:
-                pack(clips_folder(self.cfg), folder, self.heldout, d.get("heldout_frames", 16), d.get("pixels", 640 * 360))
+                pack_config(self.cfg)
             except CodecUnavailable as exc:
                 raise InputError(f"{folder}: no training pack, and it cannot be made here ({exc})") from None
         clips, held, manifest = load_pack(folder)
         if self.heldout and self.heldout not in held:
             raise InputError(f"{folder}: the pack holds out {sorted(held) or 'nothing'}, the config {self.heldout} "
                              "(make the pack again: python -m bench.gol.pack --config CONFIG)")
-        if manifest.get("pixels") != d.get("pixels", 640 * 360):
+        if manifest.get("pixels") != training_pixels(self.cfg):
             raise InputError(f"{folder}: packed at {manifest.get('pixels')} pixels a frame, the config asks for "
-                             f"{d.get('pixels', 640 * 360)} (make the pack again)")
+                             f"{training_pixels(self.cfg)} (make the pack again)")
         self.pack_manifest = manifest
         return clips, held
 
@@ -373,9 +373,7 @@ class Trainer:
         self.model.save(path)
         if check_dir is not None and self.heldout_frames is not None:
             ship = GoLModel.load(path, self.device)  # the weights as saved (fp16-rounded)
-            frames = self.heldout_frames[:self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
-            small = resize_area(frames, *training_size(frames.shape[2], frames.shape[1],
-                                                       self.cfg["data"].get("pixels", 640 * 360)))
+            small = heldout_views(self.cfg, self.heldout_frames)[1]
             rows = write_check(ship, small, Path(check_dir))
             row = {"tokenizer_psnr": tokenizer_vs_thumbnails(ship, small), "points": rows}
             self.log(stage="check", **row)
@@ -393,9 +391,7 @@ class Trainer:
                     t.copy_(t.half().float())
         if self.heldout_frames is None:
             raise InputError(f"{self.cfg['_path']}: no [data] heldout clip to measure the model card on")
-        frames = self.heldout_frames[:self.cfg["data"].get("heldout_frames", 16)].astype(np.float32) / 255
-        small = resize_area(frames, *training_size(frames.shape[2], frames.shape[1],
-                                                   self.cfg["data"].get("pixels", 640 * 360)))
+        frames, small = heldout_views(self.cfg, self.heldout_frames)
         self.model.card = measure_card(self.model, frames, small, self.heldout, self.train_clips, self.cfg, self.steps,
                                        self.out / "losses.jsonl")
         self.model.card["tokenizer_psnr"] = tokenizer_vs_thumbnails(self.model, small)
