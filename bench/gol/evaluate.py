@@ -10,9 +10,14 @@ import torch.nn.functional as F
 from ..metrics.psnr import mse, psnr_from_mse
 
 
+def _nchw(frames: np.ndarray) -> torch.Tensor:
+    """RGB frames (T, H, W, 3) as a float32 tensor (T, 3, H, W)."""
+    return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+
+
 def thumbnail(frames: np.ndarray, factor: int) -> np.ndarray:
     """RGB frames (T, H, W, 3) in [0, 1], area-downscaled by ``factor`` and bicubic-upscaled back."""
-    x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+    x = _nchw(frames)
     h, w = x.shape[-2:]
     small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode="area")
     up = F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
@@ -21,7 +26,7 @@ def thumbnail(frames: np.ndarray, factor: int) -> np.ndarray:
 
 def resize_area(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     """RGB frames (T, H, W, 3) in [0, 1] resized to ``width`` x ``height`` by area averaging."""
-    x = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+    x = _nchw(frames)
     return F.interpolate(x, size=(height, width), mode="area").permute(0, 2, 3, 1).numpy()
 
 
@@ -41,8 +46,7 @@ def frame_metrics(a: np.ndarray, b: np.ndarray, names=("lpips",), device: str = 
     out = {}
     for name in names:
         m = create_metric(name, device=device)
-        m.update_batch(FrameBatch.from_rgb(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(0, 3, 1, 2),
-                                           torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).permute(0, 3, 1, 2)))
+        m.update_batch(FrameBatch.from_rgb(_nchw(a), _nchw(b)))
         out.update({k: round(float(v), 4) for k, v in m.result().summary.items()})
     return out
 

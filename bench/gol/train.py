@@ -97,7 +97,6 @@ class Trainer:
         if manifest.get("pixels") != training_pixels(self.cfg):
             raise InputError(f"{folder}: packed at {manifest.get('pixels')} pixels a frame, the config asks for "
                              f"{training_pixels(self.cfg)} (make the pack again)")
-        self.pack_manifest = manifest
         return clips, held
 
     def init_from(self, path: Path) -> None:
