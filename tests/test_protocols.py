@@ -132,3 +132,16 @@ def test_bench_run_protocol_gol_2026_and_its_report(mcl_stand_in, tmp_path):
     index = (out / "index.html").read_text()
     assert "GIFs: 320 px wide, 5 fps" in index and "--gif-width given on the command line" in index
     assert (out / "tables" / "mcl-matched-bpp.tex").read_text().count("\\toprule") == 1
+
+
+def test_a_folder_of_mcl_jcv_yuv_files_gives_each_its_own_rate(tmp_path):
+    """`--suite FOLDER` of the dataset's raw files (videoSRC05_1920x1080_25.yuv: the rate is the
+    number after the size): 5 fps is every 5th frame of the 25 fps ones, every 6th of the 30 fps ones."""
+    folder = tmp_path / "mcl-jcv-local"
+    folder.mkdir()
+    for name in ("videoSRC01_192x108_30.yuv", "videoSRC09_192x108_25.yuv"):
+        (folder / name).write_bytes(bytes(192 * 108 * 3 // 2 * 4))
+    suite = get_suite(str(folder))
+    seqs = suite.select(["videoSRC01", "videoSRC09"])
+    assert [s.fps for s in seqs] == [30, 25]
+    assert [SequenceOptions(fps=Fraction(5)).for_sequence(s).fps_step for s in seqs] == [6, 5]

@@ -22,10 +22,10 @@ REPORT_OPTIONS = {"anchor": "anchor", "ranges": "ranges", "gif_width": "gif_widt
 def followed_protocol(store_path: str | Path, suite: str | None = None) -> tuple[dict | None, list[str]]:
     """The protocol of the latest run (of ``suite``) that followed one, and notes on the others."""
     with Store(store_path, readonly=True) as st:
-        runs = st.runs()
-        codecs = sorted({r.codec for r in st.results()})
-    with_protocol = [r for r in runs if (r.get("config") or {}).get("protocol")
-                     and (suite is None or (r.get("config") or {}).get("suite") == suite)]
+        runs, rows = st.runs(), st.results()
+    shown = [r for r in rows if suite is None or r.suite == suite]
+    codecs, used = sorted({r.codec for r in shown}), {r.run_id for r in shown}
+    with_protocol = [r for r in runs if r["run_id"] in used and (r.get("config") or {}).get("protocol")]
     if not with_protocol:
         return None, []
     latest = max(with_protocol, key=lambda r: r.get("started") or 0)["config"]["protocol"]

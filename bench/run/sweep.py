@@ -102,7 +102,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                                  environment.describe())
         prepared = []
         for s in seqs:
-            log(f"preparing {suite.name}/{s.name} ({opts.to_dict()})")
+            log(f"preparing {suite.name}/{s.name} ({opts.for_sequence(s).to_dict()})")
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
         unavailable_rows = []
