@@ -50,7 +50,8 @@ def write_png_frames(folder: str | Path, frames: Iterable[Frame], range_: str = 
         maxv = 65535 if deep else 255
         code = _to_code(yuv420_to_rgb(fr.y, fr.u, fr.v, fr.bit_depth), maxv, range_)
         bgr = code[..., ::-1].astype(np.uint16 if deep else np.uint8)
-        if not cv2.imwrite(str(folder / f"{n:05d}.png"), bgr):
+        # fast deflate: the frames are a codec's input, read once
+        if not cv2.imwrite(str(folder / f"{n:05d}.png"), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise InputError(f"{folder}: cannot write {n:05d}.png")
         n += 1
     return n
