@@ -15,6 +15,8 @@ solver, store, report and GIF re-decoding)::
 
 Every element of ``encode``/``decode``/``version`` is one argument (never a shell string); the
 placeholders in braces are filled per call (:data:`PLACEHOLDERS`, and the codec's ``options``).
+The commands run in ``cwd``, by default the configuration file's folder, so a relative path in them
+means what it means everywhere else in the file.
 Bits are the size of the ``{bitstream}`` file, or with ``bits = "estimated"`` the number under
 ``bits_key`` in the JSON file ``bits_file`` (the rows then say ``estimated``). A ``version``
 command's output, the SHA-256 of every file in ``inputs`` and the definition itself are part of the
@@ -289,20 +291,22 @@ class CommandCodec(Codec):
             if not cmd:
                 continue
             exe = cmd[0].format_map({**_blank(), **self._static()})
-            if not (shutil.which(exe) or (("/" in exe) and self._path(exe).is_file())):
+            if not ((("/" in exe) and (self._cwd() / exe).is_file()) or ("/" not in exe and shutil.which(exe))):
                 raise CodecUnavailable(f"codec {self.name}: {key} program {exe!r} not found "
                                        f"([command.{self.name}] in {self.spec.source})")
         for p in self.spec.inputs:
             f = self._path(p.format_map(self._static()))
             if not f.is_file():
                 raise CodecUnavailable(f"codec {self.name}: input file {f} not found ([command.{self.name}] inputs)")
-        if self.spec.cwd and not self._cwd().is_dir():
+        if not self._cwd().is_dir():
             raise CodecUnavailable(f"codec {self.name}: cwd {self._cwd()} is not a folder")
         self.version()
 
     # --- running --------------------------------------------------------------------------------
-    def _cwd(self) -> Path | None:
-        return self._path(self.spec.cwd.format_map(self._static())) if self.spec.cwd else None
+    def _cwd(self) -> Path:
+        """Where the commands run: ``cwd``, else the configuration file's folder (so relative paths
+        in the commands mean the same as relative paths elsewhere in the file)."""
+        return self._path(self.spec.cwd.format_map(self._static())) if self.spec.cwd else self._base()
 
     def _env(self, values: dict) -> dict:
         return {k: v.format_map(values) for k, v in self.spec.env} if self.spec.env else {}
