@@ -193,7 +193,8 @@ class ReportBuilder:
                 rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_suite = suite_table(per_seq_bd) if self.anchor else {}
         tables = write_paper_tables(self.out / "tables", name, df, per_seq_bd, bd_suite, self.anchor, outputs)
-        return {"tables": [self._rel(p) for p in tables],"name": name, "sequences": seq_pages, "rd": rd, "outputs": outputs,
+        return {"name": name, "sequences": seq_pages, "rd": rd, "outputs": outputs,
+                "tables": [self._rel(p) for p in tables],
                 "codecs": sorted(df["codec"].unique()),
                 "bd": self._bd_rows(bd_suite, outputs, suite=True),
                 "gif_rows": [(range_label(r), rows) for r, rows in gif_rows.items()],
