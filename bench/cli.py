@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help="comma-separated metric names")
     r.add_argument("--frames", type=int, help="at most N frames per sequence (after --fps-step)")
     r.add_argument("--fps-step", type=int, help="keep every K-th frame")
+    r.add_argument("--fps", type=float, help="frame rate to keep: every (sequence's rate / FPS)-th frame")
+    r.add_argument("--protocol", help="named test conditions (bench list protocols) or a protocol .toml/.json; "
+                                      "options given here override it")
     r.add_argument("--size", help="resize every sequence to WxH (e.g. 1280x704)")
     r.add_argument("--resize", choices=["crop", "scale"], default="crop",
                    help="crop: keep aspect ratio, cover and centre-crop (default); scale: stretch")
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-progress", action="store_true")
 
     ls = sub.add_parser("list", help="list codecs, suites or metrics")
-    ls.add_argument("what", choices=["codecs", "suites", "metrics"])
+    ls.add_argument("what", choices=["codecs", "suites", "metrics", "protocols"])
 
     res = sub.add_parser("results", help="export stored results")
     res.add_argument("--format", default="table", choices=["table", "csv", "parquet", "json"])
@@ -96,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _given(argv: list[str], command: str) -> set[str]:
+    """The options of ``command`` that ``argv`` gives (their argparse names)."""
+    p = build_parser()
+    for act in p._subparsers._group_actions[0].choices[command]._actions:
+        act.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv))) - {"command"}
+
+
 def cmd_run(a) -> int:
+    from fractions import Fraction
+
     from .run.sweep import SweepConfig, parse_targets, sweep
     from .suites.sequences import parse_size
 
@@ -105,15 +118,29 @@ def cmd_run(a) -> int:
                       targets=parse_targets(a.bpp), metrics=[m for m in a.metrics.split(",") if m],
                       frames=a.frames, fps_step=a.fps_step, size=parse_size(a.size), resize=a.resize,
                       jobs=max(1, a.jobs), backend=a.backend, scheduler=a.scheduler, timeout=a.timeout,
-                      store=a.store, retry_failed=not a.skip_failed, progress=not a.no_progress, device=a.device)
-    s = sweep(cfg, argv=sys.argv, log=lambda m: print(m, file=sys.stderr))
-    counts = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing new"
-    print(f"run {s.run_id}: {counts}; {s.skipped} already stored; "
-          f"{s.encodes_per_target:.2f} encodes per target; {s.wall_s:.1f} s; store {s.store}")
+                      store=a.store, retry_failed=not a.skip_failed, progress=not a.no_progress, device=a.device,
+                      fps=Fraction(a.fps).limit_denominator(1001) if a.fps else None)
+    configs = [cfg]
+    if a.protocol:
+        from .protocols import load_protocol
+        from .run.protocol_sweep import RUN_OPTIONS, protocol_sweeps
+
+        protocol = load_protocol(a.protocol)
+        configs = protocol_sweeps(protocol, cfg, {RUN_OPTIONS[o] for o in _given(a.argv, "run") if o in RUN_OPTIONS})
+        print(f"protocol {protocol.label}: {protocol.title}", file=sys.stderr)
+        for note in configs[0].protocol["overrides"]:
+            print(f"protocol {protocol.name}: {note}", file=sys.stderr)
+    failed = False
+    for c in configs:
+        s = sweep(c, argv=sys.argv, log=lambda m: print(m, file=sys.stderr))
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items())) or "nothing new"
+        print(f"run {s.run_id}: {counts}; {s.skipped} already stored; "
+              f"{s.encodes_per_target:.2f} encodes per target; {s.wall_s:.1f} s; store {s.store}")
+        failed |= bool(s.statuses.get("failed"))
     from .report.text import text_report
 
     print(text_report(s.store, None))
-    return 3 if s.statuses.get("failed") else 0
+    return 3 if failed else 0
 
 
 def cmd_report(a) -> int:
@@ -133,6 +160,9 @@ def cmd_report(a) -> int:
     opts = ReportOptions(output=a.output or reports_dir() / "html", suite=a.suite, anchor=a.anchor,
                          ranges=parse_ranges(a.ranges), gif=GifSettings(a.gif_width, a.gif_fps, a.gif_frames),
                          gifs=not a.no_gifs, log=lambda m: print(m, file=sys.stderr))
+    from .report.protocol_defaults import with_protocol
+
+    opts = with_protocol(opts, store, _given(a.argv, "report"))
     index = build_report(store, opts)
     print(f"report: {index.resolve()}")
     if a.open:
@@ -178,6 +208,12 @@ def cmd_list(a) -> int:
             k = c.knob
             print(f"{n:10s} knob {k.name} {k.lo:g}..{k.hi:g} ({'higher' if k.more_bits < 0 else 'lower'} = fewer bits)"
                   f"  {c.description}{origin}\n{'':10s} {state}")
+    elif a.what == "protocols":
+        from .protocols import builtin_names, load_protocol
+
+        for n in builtin_names():
+            pr = load_protocol(n)
+            print(f"{pr.label:22s} {pr.title}\n{'':22s} source: {pr.source}")
     elif a.what == "suites":
         from .suites import builtin_names, get_suite
 
@@ -232,6 +268,7 @@ def cmd_import(a) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
+    a.argv = sys.argv[1:] if argv is None else argv
     try:
         return {"run": cmd_run, "report": cmd_report, "fetch": cmd_fetch, "list": cmd_list,
                 "results": cmd_results, "import": cmd_import}[a.command](a)

@@ -72,9 +72,11 @@ def remaining(deadline: float | None) -> float | None:
 
 
 def run_tool(cmd: list[str], *, deadline: float | None = None, cwd: Path | None = None,
-             what: str = "", stdout_path: Path | None = None) -> subprocess.CompletedProcess:
+             what: str = "", stdout_path: Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``cmd``; raise :class:`CodecTimeout` past ``deadline`` and :class:`CodecFailed` on a
-    non-zero exit or a crash (signal). ``what`` names the step in messages."""
+    non-zero exit or a crash (signal). ``what`` names the step in messages; ``env`` adds to (or
+    replaces entries of) the environment."""
     cmd = [str(c) for c in cmd]
     label = what or Path(cmd[0]).name
     timeout = remaining(deadline)
@@ -82,7 +84,8 @@ def run_tool(cmd: list[str], *, deadline: float | None = None, cwd: Path | None 
         raise CodecTimeout(f"{label}: no time left before the job's deadline", "", cmd)
     stdout = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
     try:
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, start_new_session=True,
+                                env={**os.environ, **env} if env else None)
     except FileNotFoundError as exc:
         raise CodecUnavailable(f"{label}: cannot start {cmd[0]}: {exc.strerror}") from exc
     finally:

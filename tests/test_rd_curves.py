@@ -37,7 +37,7 @@ def test_draw_writes_png_and_svg(tmp_path):
                       + rows("<script>", "a", [(0.002, 0.0019, 29), (0.004, 0.0043, 33)]))
     curves = df.rename(columns={"psnr_y": "value"})[["codec", "bits_source", "bpp", "value"]]
     paths = draw(curves, "psnr_y", "demo / a", tmp_path / "rd" / "a_psnr_y")
-    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert [p.suffix for p in paths] == [".png", ".svg", ".pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 5000
     svg = paths[1].read_text()
     assert "higher is better" in svg or "higher" in svg

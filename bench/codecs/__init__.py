@@ -1,11 +1,35 @@
-"""Codec adapters, by name (``create_codec("x265", preset="slow")``): the built-in ones below, and
-any an installed package adds through the ``bench.codecs`` entry point group (see :mod:`bench.registry`)."""
+"""Codec adapters, by name (``create_codec("x265", preset="slow")``): the built-in ones below, any
+an installed package adds through the ``bench.codecs`` entry point group (see :mod:`bench.registry`),
+and the command-line codecs of the codec configuration's ``[command.NAME]`` tables
+(:mod:`bench.codecs.command`), read again on every lookup."""
 from __future__ import annotations
 
 from ..registry import Registry
+from ..errors import InputError
 from .base import Bitstream, Codec, Decoded, Knob
+from .command import command_class, command_specs
 
-CODECS = Registry("codec", Codec, {
+
+class CodecRegistry(Registry):
+    """The registry, plus the command-line codecs of the configuration file."""
+
+    def specs(self) -> dict[str, tuple[str, str]]:
+        specs = dict(super().specs())
+        for name, spec in command_specs().items():
+            if name in specs:
+                raise InputError(f"{spec.source}: [command.{name}] takes the name of a codec already registered "
+                                 f"({specs[name][1]}); rename it")
+            specs[name] = (f"bench.codecs.command:{name}", f"command in {spec.source}")
+        return specs
+
+    def get(self, name: str) -> type:
+        name = self.canonical(name)
+        if self.specs()[name][1].startswith("command in "):
+            return command_class(command_specs()[name])
+        return super().get(name)
+
+
+CODECS = CodecRegistry("codec", Codec, {
     "x264": "bench.codecs.ffmpeg_codecs:X264",
     "x265": "bench.codecs.ffmpeg_codecs:X265",
     "vvenc": "bench.codecs.ffmpeg_codecs:VVenC",

@@ -35,6 +35,12 @@ def _load(path: Path) -> dict:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
 
 
+def settings() -> tuple[Path, dict]:
+    """The configuration file and everything in it (empty when there is none)."""
+    path = config_file()
+    return path, _load(path)
+
+
 def env_name(codec: str, key: str) -> str:
     return f"BENCH_{re.sub(r'[^A-Z0-9]', '_', codec.upper())}_{key.upper()}"
 

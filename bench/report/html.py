@@ -45,6 +45,7 @@ from ..results.tables import name_estimated, to_frame
 from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
+from .paper_tables import write_paper_tables
 from .rd_curves import draw, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
 
@@ -88,6 +89,7 @@ class ReportOptions:
     gif: GifSettings = field(default_factory=GifSettings)
     gifs: bool = True
     log: Callable[[str], None] = print
+    protocol: dict | None = None  # the protocol the runs followed (report.protocol_defaults)
 
 
 @dataclass
@@ -163,7 +165,7 @@ class ReportBuilder:
                "runs": self._runs(runs, df), "codecs": self._codecs(df), "metrics": self._metrics(df),
                "ranges": [range_label(r) for r in self.opts.ranges], "gif": self.opts.gif,
                "generated": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-               "store": str(self.store_path.resolve()), "version": __version__}
+               "store": str(self.store_path.resolve()), "version": __version__, "protocol": self.opts.protocol}
         index = self.out / "index.html"
         self._render("index.html.j2", index, ctx)
         st = self.stats
@@ -187,10 +189,12 @@ class ReportBuilder:
         for out in outputs:
             cur = suite_average(df, out)
             if len(cur):
-                png, svg = draw(cur, out, f"{name}: suite average", sdir / f"rd-{slug(out)}")
-                rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg)})
+                png, svg, pdf = draw(cur, out, f"{name}: suite average", sdir / f"rd-{slug(out)}")
+                rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_suite = suite_table(per_seq_bd) if self.anchor else {}
+        tables = write_paper_tables(self.out / "tables", name, df, per_seq_bd, bd_suite, self.anchor, outputs)
         return {"name": name, "sequences": seq_pages, "rd": rd, "outputs": outputs,
+                "tables": [self._rel(p) for p in tables],
                 "codecs": sorted(df["codec"].unique()),
                 "bd": self._bd_rows(bd_suite, outputs, suite=True),
                 "gif_rows": [(range_label(r), rows) for r, rows in gif_rows.items()],
@@ -206,8 +210,8 @@ class ReportBuilder:
             pts = df[df["status"].isin(MEASURED) & df[out].notna() & df["bpp"].notna()]
             if len(pts):
                 cur = pts[["codec", "bits_source", "bpp", out]].rename(columns={out: "value"})
-                png, svg = draw(cur, out, f"{suite}/{seq}", sdir / f"rd-{slug(out)}")
-                rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg)})
+                png, svg, pdf = draw(cur, out, f"{suite}/{seq}", sdir / f"rd-{slug(out)}")
+                rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_raw = sequence_table(df, self.anchor, outputs) if self.anchor else {}
         rows = _records(df)
         codecs = sorted(df["codec"].unique())

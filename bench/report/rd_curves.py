@@ -1,7 +1,7 @@
 """Rate-distortion curves from stored results, drawn with matplotlib (PNG and SVG).
 
 One figure per (suite, sequence, metric output) and one per (suite, output) for the suite average:
-bpp on a log axis against the metric, one line per codec, the axis labelled with the metric's
+PNG for the page, SVG and PDF to paste into a paper. bpp on a log axis against the metric, one line per codec, the axis labelled with the metric's
 direction ("higher is better" / "lower is better"). Only rows with a number are drawn (``ok`` and
 ``unreachable`` rows, each at the bpp it really achieved; ``failed`` rows have none). Rows whose
 bits were not counted from a file here (``bits_source`` ``published`` or ``estimated``) carry that
@@ -45,7 +45,7 @@ def suite_average(df: pd.DataFrame, output: str) -> pd.DataFrame:
 
 
 def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list[Path]:
-    """One figure of ``curves`` (codec, bits_source, bpp, value); writes PNG and SVG."""
+    """One figure of ``curves`` (codec, bits_source, bpp, value); writes PNG, SVG and PDF (for a paper)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,7 +67,7 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
         ax.legend(fontsize=8)
     fig.tight_layout()
     path_stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [path_stem.with_suffix(".png"), path_stem.with_suffix(".svg")]
+    paths = [path_stem.with_suffix(".png"), path_stem.with_suffix(".svg"), path_stem.with_suffix(".pdf")]
     for p in paths:
         with atomic_path(p, p.suffix) as tmp:  # a report being built beside this one never sees half a plot
             fig.savefig(tmp)

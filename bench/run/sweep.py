@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from ..codecs import create_codec
@@ -44,10 +45,13 @@ class SweepConfig:
     keep_bitstreams: bool = True
     progress: bool = True
     device: str | None = None
+    fps: Fraction | None = None  # a frame rate, each sequence's fps_step from its own (SequenceOptions)
+    protocol: dict | None = None  # the protocol followed (bench.protocols), stored with the run
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["store"] = str(self.store) if self.store else None
+        d["fps"] = str(self.fps) if self.fps is not None else None
         return d
 
 
@@ -86,9 +90,9 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
         raise InputError(f"{missing[0].path}: {len(missing)} of {len(seqs)} sequences of suite {suite.name!r} are "
                          f"missing (run `bench fetch --suite {suite.name}`)")
     d = suite.defaults
-    opts = SequenceOptions(frames=cfg.frames if cfg.frames is not None else d.get("frames"),
-                           fps_step=cfg.fps_step if cfg.fps_step is not None else d.get("fps_step", 1),
-                           size=cfg.size, resize=cfg.resize)
+    step = cfg.fps_step if cfg.fps_step is not None else (1 if cfg.fps else d.get("fps_step", 1))
+    opts = SequenceOptions(frames=cfg.frames if cfg.frames is not None else d.get("frames"), fps_step=step,
+                           size=cfg.size, resize=cfg.resize, fps=cfg.fps)
     codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
     where = store_location(cfg.store)
     store_path = where.path
@@ -98,7 +102,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                                  environment.describe())
         prepared = []
         for s in seqs:
-            log(f"preparing {suite.name}/{s.name} ({opts.to_dict()})")
+            log(f"preparing {suite.name}/{s.name} ({opts.for_sequence(s).to_dict()})")
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
         unavailable_rows = []

@@ -44,10 +44,16 @@ class Suite:
         by = {s.name.lower(): s for s in self.sequences}
         out = []
         for n in names:
-            if n.lower() not in by:
+            # a folder's file names carry more: videoSRC01 is videoSRC01_1920x1080_30 when only it starts so
+            found = by.get(n.lower()) or _only([s for k, s in by.items() if k.startswith(n.lower() + "_")])
+            if found is None:
                 raise InputError(f"suite {self.name!r} has no sequence {n!r} (it has: {', '.join(s.name for s in self.sequences)})")
-            out.append(by[n.lower()])
+            out.append(found)
         return out
+
+
+def _only(found: list):
+    return found[0] if len(found) == 1 else None
 
 
 def builtin_names() -> list[str]:

@@ -66,15 +66,21 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return w, h
 
 
+FPS_TOLERANCE = 0.02  # a source rate within 2% of a whole multiple of the target rate (29.97 for 5 fps)
+
+
 @dataclass(frozen=True)
 class SequenceOptions:
     """What a run does to every sequence: keep every ``fps_step``-th frame, then at most ``frames``;
-    optionally resize to ``size``."""
+    optionally resize to ``size``. ``fps`` instead of ``fps_step`` asks for a frame rate: each
+    sequence then keeps every (its own rate / ``fps``)-th frame (every 5th of 25 fps, every 6th of
+    30 fps for 5 fps), see :meth:`for_sequence`."""
 
     frames: int | None = None
     fps_step: int = 1
     size: tuple[int, int] | None = None
     resize: str = "crop"
+    fps: Fraction | None = None
 
     def __post_init__(self):
         if self.frames is not None and self.frames < 1:
@@ -83,17 +89,35 @@ class SequenceOptions:
             raise InputError(f"--fps-step {self.fps_step}: must be at least 1")
         if self.resize not in ("crop", "scale"):
             raise InputError(f"--resize {self.resize!r}: expected crop or scale")
+        if self.fps is not None:
+            if not self.fps > 0:
+                raise InputError(f"--fps {self.fps}: must be a positive frame rate")
+            if self.fps_step != 1:
+                raise InputError("--fps and --fps-step: give one of them (--fps sets each sequence's step)")
+
+    def for_sequence(self, seq: "Sequence") -> "SequenceOptions":
+        """These options with ``fps`` turned into ``seq``'s own ``fps_step``: its rate over ``fps``,
+        which must be a whole number (to within 2%)."""
+        if self.fps is None:
+            return self
+        ratio = Fraction(seq.fps) / Fraction(self.fps)
+        step = max(1, round(ratio))
+        if abs(float(ratio) / step - 1) > FPS_TOLERANCE:
+            raise InputError(f"--fps {float(self.fps):g}: {seq.name} runs at {float(seq.fps):g} fps, not a whole "
+                             f"multiple of it (give --fps-step instead)")
+        return SequenceOptions(frames=self.frames, fps_step=step, size=self.size, resize=self.resize)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["size"] = f"{self.size[0]}x{self.size[1]}" if self.size else None
+        d["fps"] = str(self.fps) if self.fps is not None else None
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "SequenceOptions":
         """The inverse of :meth:`to_dict`."""
         return cls(frames=d.get("frames"), fps_step=int(d.get("fps_step") or 1), size=parse_size(d.get("size")),
-                   resize=d.get("resize") or "crop")
+                   resize=d.get("resize") or "crop", fps=Fraction(d["fps"]) if d.get("fps") else None)
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,9 @@ def sequence_key(seq: Sequence, opts: SequenceOptions) -> str:
 
 def prepare(seq: Sequence, opts: SequenceOptions, cache_dir: Path | None = None) -> PreparedSequence:
     """Convert ``seq`` under ``opts`` to a cached raw YUV file (atomic; reused when present; made once
-    when several processes prepare it at the same time)."""
+    when several processes prepare it at the same time). A target ``fps`` becomes the sequence's
+    own ``fps_step`` first (the prepared sequence's options say which)."""
+    opts = opts.for_sequence(seq)
     if not seq.path.exists():
         raise InputError(f"{seq.path}: sequence {seq.name!r} of suite {seq.suite!r} is missing "
                          f"(run `bench fetch --suite {seq.suite}`)")

@@ -13,17 +13,20 @@ from .frames import Frame, VideoFormat
 
 _SIZE_RE = re.compile(r"(?<![0-9])(\d{2,5})x(\d{2,5})(?![0-9])")
 _FPS_RE = re.compile(r"[_-](\d{1,3}(?:\.\d+)?)(?:fps|hz|p)(?![a-z])", re.IGNORECASE)
+# a bare rate right after the size, ending the name: MCL-JCV's and JVET's videoSRC05_1920x1080_25.yuv
+_SIZE_THEN_RATE_RE = re.compile(r"\d+x\d+_(\d{2,3}(?:\.\d+)?)$")
 _BITS_RE = re.compile(r"(?<![0-9])(8|10|12|16)[-_]?bit", re.IGNORECASE)
 
 
 def guess_from_name(path: Path) -> dict:
     """Width, height, fps and bit depth from names like ``Beauty_1920x1080_120fps_420_8bit.yuv``
-    or ``RaceHorses_832x480_30Hz_8bit_P420.yuv``; keys present only where found."""
+    or ``RaceHorses_832x480_30Hz_8bit_P420.yuv`` or ``videoSRC05_1920x1080_25.yuv`` (a rate right after
+    the size, at the end); keys present only where found."""
     name = Path(path).name
     out: dict = {}
     if m := _SIZE_RE.search(name):
         out["width"], out["height"] = int(m.group(1)), int(m.group(2))
-    if m := _FPS_RE.search(name):
+    if m := _FPS_RE.search(name) or _SIZE_THEN_RATE_RE.search(Path(name).stem):
         out["fps"] = Fraction(m.group(1)).limit_denominator(1001)
     if m := _BITS_RE.search(name):
         out["bit_depth"] = int(m.group(1))
