@@ -16,6 +16,7 @@ from ..results.store import Store
 from ..suites import get_suite
 from ..suites.sequences import SequenceOptions, prepare
 from . import environment
+from .ladder import ladder_plan
 from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
@@ -102,7 +103,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
         unavailable_rows = []
-        for codec in codecs:
+        for codec, on in ladder_plan(codecs, prepared, cfg.targets, store, log):  # a ladder: one per scale
             try:
                 codec.check_available()
                 cfg_c = codec.config()
@@ -113,12 +114,12 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                 problem = str(exc)
                 log(f"bench: codec {codec.name} unavailable: {problem}")
             done = ("ok", "unreachable") + (() if cfg.retry_failed else ("failed",))
-            for ps in prepared:
-                keys = [result_key(cfg_c, ps.key, t) for t in cfg.targets]
+            for ps, targets in on:
+                keys = [result_key(cfg_c, ps.key, t) for t in targets]
                 have = store.status_of(keys)
-                todo = [(t, k) for t, k in zip(cfg.targets, keys) if have.get(k) not in done]
-                planned += len(cfg.targets)
-                skipped += len(cfg.targets) - len(todo)
+                todo = [(t, k) for t, k in zip(targets, keys) if have.get(k) not in done]
+                planned += len(targets)
+                skipped += len(targets) - len(todo)
                 if not todo:
                     continue
                 job = Job(codec, cfg_c, ps, [t for t, _ in todo], [k for _, k in todo], list(cfg.metrics),
