@@ -52,7 +52,7 @@ def suite_average_lines(suite: str, g: pd.DataFrame, outputs: list[str]) -> list
     for t in sorted(g["target_bpp"].unique()):
         codecs, seqs, absent = matched_sequences(g, t)
         if absent:
-            notes.append(f"   {t:g} bpp: no target reached by {', '.join(absent)}")
+            notes.append(f"   {t:g} bpp: target not reached on any sequence by {', '.join(absent)}")
         if codecs and not seqs:
             notes.append(f"   {t:g} bpp: no sequence where {', '.join(codecs)} all met it")
         h = g[(g["target_bpp"] == t) & (g["status"] == "ok") & g["sequence"].isin(seqs) & g["codec"].isin(codecs)]

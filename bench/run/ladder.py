@@ -92,16 +92,19 @@ def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store
             floors[s] = 0.0  # not measured: below the one before
             break
         f = floor_bpp(rung(codec, s), seq, store)
-        floors[s] = f
-        if f > floor * (1 - MIN_FLOOR_GAIN):  # smaller rungs no longer lower the floor
+        if f > floor * (1 - MIN_FLOOR_GAIN):  # smaller rungs no longer lower the floor: none of them
             break
-        floor = f
+        floors[s] = floor = f
     plan: dict[float, list[float]] = {1.0: list(targets)}
-    smaller = sorted((s for s in floors if s < 1), reverse=True)
+    lowest_floor = min(floors, key=lambda s: (floors[s], s))  # the smallest rung (its floor may be unmeasured)
     for t in targets:
         reach = [s for s in sorted(floors, reverse=True) if floors[s] <= t]
-        for s in [s for s in reach[:RUNGS_PER_TARGET] if s < 1] or ([] if reach else smaller[-1:]):
+        for s in [s for s in reach[:RUNGS_PER_TARGET] if s < 1] or ([] if reach or lowest_floor == 1 else [lowest_floor]):
             plan.setdefault(s, []).append(t)
+    if len(floors) == 1:
+        log(f"ladder {codec.name} on {seq.name}: full scale only (smaller scales do not lower its floor, "
+            f"{floor:.3g} bpp)")
+        return plan
     log(f"ladder {codec.name} on {seq.name}: " + "; ".join(
         f"x{s:g} (floor {'<' if not floors[s] else ''}{floors[s] or min(v for v in floors.values() if v):.3g} bpp): "
         f"{','.join(f'{t:g}' for t in plan.get(s, [])) or 'no target'}" for s in sorted(floors, reverse=True)))

@@ -21,6 +21,9 @@ from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
 DEFAULT_CODECS = ("x264", "x265", "vvenc", "svt-av1")
+# the default codecs run with their resolution ladders (bench.run.ladder): at these targets every
+# one of them stops at its QP/CRF floor on the demo clips, and the report would have no BD-rate
+DEFAULT_CODEC_OPTIONS = {c: {"scales": "auto"} for c in DEFAULT_CODECS}
 DEFAULT_METRICS = ("psnr", "ms-ssim")
 
 
@@ -90,7 +93,8 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     opts = SequenceOptions(frames=cfg.frames if cfg.frames is not None else d.get("frames"),
                            fps_step=cfg.fps_step if cfg.fps_step is not None else d.get("fps_step", 1),
                            size=cfg.size, resize=cfg.resize)
-    codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
+    defaults = DEFAULT_CODEC_OPTIONS if list(cfg.codecs) == list(DEFAULT_CODECS) else {}
+    codecs = [create_codec(n, **{**defaults.get(n, {}), **cfg.codec_options.get(n, {})}) for n in cfg.codecs]
     where = store_location(cfg.store)
     store_path = where.path
     store = Store(store_path)
