@@ -56,7 +56,7 @@ def coded_size(width: int, height: int, scale: float, multiple: int = 2) -> tupl
         return width, height
 
     def side(n: int) -> int:
-        return max(MIN_SIDE, int(round(n * scale / multiple)) * multiple)
+        return max(MIN_SIDE, round(n * scale / multiple) * multiple)
 
     return min(width, side(width)), min(height, side(height))
 

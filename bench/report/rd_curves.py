@@ -46,7 +46,7 @@ def suite_average(df: pd.DataFrame, output: str) -> pd.DataFrame:
     out = []
     runs = df[df["target_bpp"].notna() & df[output].notna()]
     for t in sorted(runs["target_bpp"].unique()):
-        codecs, seqs, _ = matched_sequences(runs, t)
+        _, seqs, _ = matched_sequences(runs, t)
         h = runs[(runs["target_bpp"] == t) & (runs["status"] == "ok") & runs["sequence"].isin(seqs)]
         for (codec, src), hc in h.groupby(["codec", "bits_source"], dropna=False):
             out.append((codec, src, hc["bpp"].mean(), hc[output].mean(), len(seqs)))
@@ -63,7 +63,7 @@ def sequences_note(curves: pd.DataFrame) -> str:
     """How many sequences each suite-average point is over, for a figure's title."""
     if "sequences" not in curves or not len(curves):
         return ""
-    counts = sorted(set(int(n) for n in curves["sequences"]))
+    counts = sorted({int(n) for n in curves["sequences"]})
     return f" (each point over {'/'.join(map(str, counts))} sequence{'s' if counts != [1] else ''} met by every codec)"
 
 
@@ -81,7 +81,7 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
         line, = ax.plot(g["bpp"], g["value"], marker="o", ms=4, lw=1.5, label=curve_label(codec, src))
         if "scale" in g:
             for b, v, s in zip(g["bpp"], g["value"], g["scale"]):
-                if s is not None and s == s and s < 1:
+                if pd.notna(s) and s < 1:
                     ax.annotate(f"×{s:g}", (b, v), textcoords="offset points", xytext=(3, 4), fontsize=6,
                                 color=line.get_color())
     ax.set_xscale("log")

@@ -46,8 +46,8 @@ def text_report(store_path: str | Path, suite: str | None = None, ladder_metric:
 
 def suite_average_lines(suite: str, g: pd.DataFrame, outputs: list[str]) -> list[str]:
     nseq = g["sequence"].nunique()
-    lines = [f"== {suite}: suite average at each target, over the sequences where every codec that met the target "
-             f"met it (of {nseq})"]
+    lines = [(f"== {suite}: suite average at each target, over the sequences where every codec that met the "
+              f"target met it (of {nseq})")]
     rows, notes = [], []
     for t in sorted(g["target_bpp"].unique()):
         codecs, seqs, absent = matched_sequences(g, t)

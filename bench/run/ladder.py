@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..codecs import Codec, create_codec
 from ..codecs.scaled import coded_size, scale_of
