@@ -14,7 +14,7 @@ the field's tables, with every codec over the same sequences; the figure's title
 A codec that reached the target on no sequence has no point there.
 
 A resolution ladder's hull (``x265 [ladder]``, :mod:`bench.report.hull`) is drawn like any codec,
-each point below full scale labelled with its scale (``×0.5``).
+dashed, each point below full scale labelled with its scale (``×0.5``).
 Imported published curves have no targets; their suite average is taken per rate point (QP) over
 the sequences that have it.
 """
@@ -27,6 +27,7 @@ import pandas as pd
 from ..files import atomic_path
 from ..metrics import all_outputs
 from ..results.row import curve_label
+from .hull import TAG
 
 
 def matched_sequences(df: pd.DataFrame, target: float) -> tuple[list[str], list[str], list[str]]:
@@ -78,7 +79,9 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for (codec, src), g in curves.groupby(["codec", "bits_source"], dropna=False, sort=True):
         g = g.sort_values("bpp")
-        line, = ax.plot(g["bpp"], g["value"], marker="o", ms=4, lw=1.5, label=curve_label(codec, src))
+        ladder = str(codec).endswith(TAG)  # dashed, so that it shows where it follows the full-scale curve
+        line, = ax.plot(g["bpp"], g["value"], marker="s" if ladder else "o", ms=4, lw=1.5, ls="--" if ladder else "-",
+                        label=curve_label(codec, src))
         if "scale" in g:
             for b, v, s in zip(g["bpp"], g["value"], g["scale"]):
                 if pd.notna(s) and s < 1:
