@@ -93,8 +93,9 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     opts = SequenceOptions(frames=cfg.frames if cfg.frames is not None else d.get("frames"),
                            fps_step=cfg.fps_step if cfg.fps_step is not None else d.get("fps_step", 1),
                            size=cfg.size, resize=cfg.resize)
-    defaults = DEFAULT_CODEC_OPTIONS if list(cfg.codecs) == list(DEFAULT_CODECS) else {}
-    codecs = [create_codec(n, **{**defaults.get(n, {}), **cfg.codec_options.get(n, {})}) for n in cfg.codecs]
+    if list(cfg.codecs) == list(DEFAULT_CODECS):  # recorded with the run as applied
+        cfg.codec_options = {n: {**DEFAULT_CODEC_OPTIONS.get(n, {}), **cfg.codec_options.get(n, {})} for n in cfg.codecs}
+    codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
     where = store_location(cfg.store)
     store_path = where.path
     store = Store(store_path)
