@@ -23,7 +23,7 @@ X265_CLI = f'''
 description = "x265 through ffmpeg's command line, with the x265 adapter's settings"
 encode = [{FFMPEG_ARGS}, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "{{width}}x{{height}}", "-r", "{{fps}}",
           "-i", "{{input}}", "-frames:v", "{{frames}}", "-an", "-c:v", "libx265", "-preset", "{{preset}}",
-          "-x265-params", "qp={{knob}}:keyint=-1:scenecut=0:bframes=0:open-gop=0:pools=1:frame-threads=1:log-level=error",
+          "-x265-params", "qp={{knob}}:info=0:keyint=-1:scenecut=0:bframes=0:open-gop=0:pools=1:frame-threads=1:log-level=error",
           "-f", "hevc", "{{bitstream}}"]
 decode = [{FFMPEG_ARGS}, "-f", "hevc", "-i", "{{bitstream}}", "-f", "rawvideo", "-pix_fmt", "yuv420p", "{{output}}"]
 version = ["{{ffmpeg}}", "-version"]

@@ -13,13 +13,17 @@ def rows(codec, seq, pts, src="file", status="ok"):
              "knob": k, "psnr_y": q} for k, (t, b, q) in enumerate(pts)]
 
 
-def test_suite_average_uses_targets_reached_on_every_sequence():
+def test_suite_average_is_over_the_sequences_every_codec_reached():
     df = pd.DataFrame(rows("x265", "a", [(0.002, 0.0021, 30), (0.004, 0.0040, 32)])
                       + rows("x265", "b", [(0.004, 0.0042, 34)]) + rows("x265", "b", [(0.002, 0.0030, 31)],
-                                                                          status="unreachable"))
+                                                                          status="unreachable")
+                      + rows("vvenc", "a", [(0.002, 0.002, 31), (0.004, 0.004, 33)])
+                      + rows("vvenc", "b", [(0.002, 0.002, 35), (0.004, 0.004, 37)]))
     avg = suite_average(df, "psnr_y")
-    assert len(avg) == 1  # 0.002 was reached on one sequence only
-    assert avg["bpp"].iloc[0] == pytest.approx(0.0041) and avg["value"].iloc[0] == pytest.approx(33)
+    got = {(c, round(b, 5)): (v, n) for c, b, v, n in avg[["codec", "bpp", "value", "sequences"]].itertuples(index=False)}
+    # 0.002: x265 reached it on a only, so both codecs are averaged over a only (one sequence)
+    assert got == {("x265", 0.0021): (30, 1), ("vvenc", 0.002): (31, 1),
+                   ("x265", 0.0041): (33, 2), ("vvenc", 0.004): (35, 2)}
 
 
 def test_published_curves_average_per_rate_point():

@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from bench.codecs import create_codec
 from bench.codecs.reference import parse_encoder_log
-from bench.errors import BenchError, CodecUnavailable
+from bench.errors import BenchError, CodecFailed, CodecUnavailable, InputError
 from bench.results.store import Store
 from bench.video import VideoFormat
 
@@ -166,3 +166,57 @@ def test_vtm_for_real(tmp_path):
 def test_ecm_for_real(tmp_path):
     rows = _sweep_and_check("ecm", tmp_path, ["--sequences", "carphone", "--bpp", "0.05"], 3, 0.02)
     assert rows[0]["codec_version"].startswith("ECM ")
+
+
+def _intra_checkout(tmp_path, monkeypatch, family="ecm"):
+    root = fake_checkout(tmp_path / family, family)
+    # what ECM 19.0's and VTM's encoder_intra_*.cfg say: all intra, and the CTC's one frame in 8
+    (root / "cfg" / f"encoder_intra_{family}.cfg").write_text(
+        "IntraPeriod                   : 1\nDecodingRefreshType           : 1\nGOPSize                       : 1\n"
+        "TemporalSubsampleRatio        : 8\n")
+    monkeypatch.setenv(f"BENCH_{family.upper()}_ROOT", str(root))
+    return root
+
+
+@pytest.mark.parametrize("family", ["vtm", "ecm"])
+def test_all_intra_codes_every_frame_as_an_intra_frame(tmp_path, monkeypatch, family):
+    root = _intra_checkout(tmp_path, monkeypatch, family)
+    cfg_path = root / "cfg" / f"encoder_intra_{family}.cfg"
+    for config in ("intra", str(cfg_path)):  # by name, or the file itself
+        codec = create_codec(family, config=config)
+        codec.check_available()
+        args = codec.encoder_args(seq(n=27), 40, tmp_path / "o.bin")
+        assert args[2] == str(cfg_path)
+        assert "--IntraPeriod=1" in args and "--TemporalSubsampleRatio=1" in args and "--FramesToBeEncoded=27" in args
+        assert not any(a.startswith("--DecodingRefreshType") for a in args)  # "Invalid GOP structure" otherwise
+    low_delay = create_codec(family).encoder_args(seq(), 40, tmp_path / "o.bin")
+    assert "--IntraPeriod=-1" in low_delay and "--DecodingRefreshType=2" in low_delay
+    assert not any(a.startswith("--TemporalSubsampleRatio") for a in low_delay)  # its cfg has none
+
+
+def test_frame_skipping_options_are_refused_before_any_encode(tmp_path, monkeypatch, capsys):
+    _intra_checkout(tmp_path, monkeypatch)
+    for params, key in (("--TemporalSubsampleRatio=8", "TemporalSubsampleRatio=8"), ("--FrameSkip=2", "FrameSkip=2"),
+                        ("--QP=30 --FramesToBeEncoded=5", "FramesToBeEncoded=5")):
+        with pytest.raises(InputError, match=f"params sets {key}: the encoder would code fewer frames"):
+            create_codec("ecm", config="intra", params=params).check_available()
+    store = tmp_path / "r.sqlite"
+    rc = main(["run", "--suite", "demo", "--sequences", "carphone", "--codecs", "ecm", "--codec-opt",
+               "ecm.params=--FrameSkip=2", "--bpp", "0.02", "--frames", "3", "--no-progress", "--store", str(store)])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "error" in ln]
+    assert rc == 2 and len(err) == 1 and "FrameSkip=2" in err[0]
+    with Store(store, readonly=True) as st:
+        assert st.results() == []
+
+
+def test_an_encode_that_codes_fewer_frames_fails(tmp_path, monkeypatch):
+    """A stand-in EncoderApp (no build here) that prints a real VTM log of 9 frames when given 27."""
+    root = _intra_checkout(tmp_path, monkeypatch, "vtm")
+    enc = root / "bin" / "EncoderAppStatic"
+    enc.write_text(f'#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = "-b" ] && out="$2"; shift; done\n'
+                   f'printf x > "$out"\ncat "{VTM_LOG}"\n')
+    enc.chmod(0o755)
+    codec = create_codec("vtm", config="intra")
+    with pytest.raises(CodecFailed, match="vtm coded 9 of the sequence's 27 frames"):
+        codec.encode(seq(n=27), 40, tmp_path / "work")
+    assert codec.encode(seq(n=9), 40, tmp_path / "work").meta["encoder_log"]["summary"]["frames"] == 9

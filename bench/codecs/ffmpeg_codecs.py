@@ -15,15 +15,21 @@ from ..suites.sequences import PreparedSequence
 from ..tools import ffmpeg_encoders, ffmpeg_exe, ffmpeg_version, run_tool
 from ..video import VideoFormat
 from .base import Bitstream, Codec, Decoded, Knob
+from .scaled import SCALE_OPTIONS, coded_sequence, key_options, scale_meta, upscaled
 
 NO_INTRA_REFRESH_GOP = 1_000_000
+# x264 writes its version and every option into an SEI message (about 560 bytes), which no decoder
+# needs: at 0.001 bpp that is more than a small sequence's whole budget, so it is cut from the stream
+# (x265 has an option for it, ``info=0``)
+STRIP_SEI = {"h264": ["-bsf:v", "filter_units=remove_types=6"]}
 
 
 class FfmpegCodec(Codec):
     encoder: str = ""
     muxer: str = ""
     ext: str = ""
-    option_defaults = {"preset": "medium", "threads": 1, "params": ""}
+    option_defaults = {"preset": "medium", "threads": 1, "params": "", **SCALE_OPTIONS}
+    size_multiple = 2  # of the coded size at a scale below 1 (4:2:0)
 
     def version(self) -> str:
         return f"{self.encoder} (ffmpeg {ffmpeg_version()})"
@@ -39,7 +45,11 @@ class FfmpegCodec(Codec):
     def coded_bit_depth(self, seq: PreparedSequence) -> int:
         return seq.format.bit_depth
 
+    def config(self) -> dict:
+        return {**super().config(), "options": dict(sorted(key_options(self.options).items()))}
+
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
+        source, seq = seq, coded_sequence(seq, self.options, self.size_multiple, deadline)
         workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / f"{self.name}_{self.knob.name}{knob:g}.{self.ext}"
         fps = seq.fps
@@ -51,9 +61,11 @@ class FfmpegCodec(Codec):
         t0 = time.perf_counter()
         res = run_tool(cmd, deadline=deadline, what=f"{self.name} encode")
         dt = time.perf_counter() - t0
-        return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-4000:])
+        return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-4000:],
+                         meta=scale_meta(source, seq, self.options))
 
     def decode(self, bitstream, seq, workdir, deadline=None) -> Decoded:
+        source, seq = seq, coded_sequence(seq, self.options, self.size_multiple, deadline)
         fmt = VideoFormat(seq.width, seq.height, self.coded_bit_depth(seq))
         workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / (bitstream.files[0].stem + "_dec.yuv")
@@ -62,7 +74,7 @@ class FfmpegCodec(Codec):
                str(out)]
         t0 = time.perf_counter()
         run_tool(cmd, deadline=deadline, what=f"{self.name} decode")
-        return Decoded(out, fmt, cmd, time.perf_counter() - t0)
+        return upscaled(Decoded(out, fmt, cmd, time.perf_counter() - t0), source, self.options, deadline)
 
     def _extra(self) -> list[str]:
         return [p for p in self.options["params"].split(":") if p]
@@ -78,7 +90,7 @@ class X264(FfmpegCodec):
         params = ["keyint=infinite", "scenecut=0", "bframes=0", f"threads={self.options['threads']}",
                   *self._extra()]
         return ["-c:v", "libx264", "-preset", self.options["preset"], "-qp", str(int(knob)),
-                "-x264-params", ":".join(params)]
+                "-x264-params", ":".join(params), *STRIP_SEI["h264"]]
 
 
 class X265(FfmpegCodec):
@@ -89,7 +101,7 @@ class X265(FfmpegCodec):
 
     def encoder_args(self, seq, knob):
         t = self.options["threads"]
-        params = [f"qp={int(knob)}", "keyint=-1", "scenecut=0", "bframes=0", "open-gop=0",
+        params = [f"qp={int(knob)}", "info=0", "keyint=-1", "scenecut=0", "bframes=0", "open-gop=0",
                   f"pools={t}", "frame-threads=1" if t == 1 else f"frame-threads={min(t, 4)}",
                   "log-level=error", *self._extra()]
         return ["-c:v", "libx265", "-preset", self.options["preset"], "-x265-params", ":".join(params)]
@@ -100,7 +112,8 @@ class VVenC(FfmpegCodec):
     description = "H.266/VVC, Fraunhofer VVenC: constant QP, low-delay GOP without reordering, one I-frame"
     encoder, muxer, ext = "libvvenc", "vvc", "266"
     knob = Knob("qp", 0, 63, start=45)
-    option_defaults = {"preset": "faster", "threads": 1, "params": "", "qpa": 0}
+    option_defaults = {"preset": "faster", "threads": 1, "params": "", "qpa": 0, **SCALE_OPTIONS}
+    size_multiple = 8  # VVC's minimum coding block
 
     def coded_bit_depth(self, seq):
         return 10  # libvvenc codes 10 bit only; the harness requantises the decoded frames
@@ -118,7 +131,7 @@ class SvtAv1(FfmpegCodec):
     description = "AV1, SVT-AV1: CRF (constant QP), low-delay prediction structure, one key frame"
     encoder, muxer, ext = "libsvtav1", "obu", "obu"
     knob = Knob("crf", 1, 63, start=50)
-    option_defaults = {"preset": "8", "threads": 1, "params": ""}
+    option_defaults = {"preset": "8", "threads": 1, "params": "", **SCALE_OPTIONS}
 
     def encoder_args(self, seq, knob):
         params = ["keyint=-1", "pred-struct=1", "scd=0", f"lp={self.options['threads']}", *self._extra()]
@@ -131,7 +144,7 @@ class AomAv1(FfmpegCodec):
     description = "AV1, libaom: CRF with -b:v 0 (constant quality), no lag (low delay), one key frame"
     encoder, muxer, ext = "libaom-av1", "obu", "obu"
     knob = Knob("crf", 0, 63, start=50)
-    option_defaults = {"preset": "6", "threads": 1, "params": ""}
+    option_defaults = {"preset": "6", "threads": 1, "params": "", **SCALE_OPTIONS}
 
     def encoder_args(self, seq, knob):
         return ["-c:v", "libaom-av1", "-cpu-used", str(self.options["preset"]), "-crf", str(int(knob)),

@@ -12,7 +12,12 @@ Test conditions: the build's own configuration file (``config``: ``lowdelay`` (d
 Low delay as in the learned-codec papers: one intra frame (``--IntraPeriod=-1
 --DecodingRefreshType=2``); random access: ``IntraPeriod`` about one second, a multiple of the GOP
 size, computed from the frame rate (ECM's and VTM's RA configurations fix it for 30 fps otherwise).
-The swept knob is ``--QP`` up to 63. Input and output bit depth are the source's; the internal bit
+All intra (``config=intra``, the build's ``encoder_intra_*.cfg``): every frame an intra frame
+(``--IntraPeriod=1``) and every frame coded (``--TemporalSubsampleRatio=1``: the CTC's all-intra
+configurations code one frame in 8). Any configuration or ``params`` that would code fewer frames
+than the sequence has (``TemporalSubsampleRatio`` above 1, ``FrameSkip``, ``FramesToBeEncoded``) is
+refused before the first encode, and an encode whose log counts fewer frames fails.
+The swept knob is ``--QP`` up to 63. ``scale`` codes a downscaled copy (:mod:`.scaled`). Input and output bit depth are the source's; the internal bit
 depth is 10 (the CTC's), ``internal_bit_depth`` changes it. ``--ConformanceWindowMode=1`` pads sizes
 that are not multiples of 8. The encoder writes no reconstruction (``-o /dev/null``); ``DecoderApp`` decodes the
 bitstream, and the harness measures its output.
@@ -29,13 +34,14 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import CodecUnavailable, InputError
+from ..errors import CodecFailed, CodecUnavailable, InputError
 from ..hashing import sha256_of
 from ..paths import codecs_dir
 from ..tools import run_tool
 from ..video import VideoFormat
 from .base import Bitstream, Codec, Decoded, Knob
 from .config import codec_setting, where_to_configure
+from .scaled import SCALE_OPTIONS, coded_sequence, key_options, scale_meta, upscaled
 
 CONFIGS = ("lowdelay", "randomaccess", "lowdelay_P", "intra")
 
@@ -46,6 +52,9 @@ _POC = re.compile(r"^POC\s+(?P<poc>\d+)\b.*?\(\s*(?:(?P<nal>[A-Z_]+),\s*)?(?P<ty
 _SUMMARY = re.compile(r"^\s*Total Frames\s*\|.*\n\s*(?P<frames>\d+)\s+a\s+(?P<kbps>[\d.]+)\s+"
                       r"(?P<y>[\d.]+|inf)\s+(?P<u>[\d.]+|inf)\s+(?P<v>[\d.]+|inf)\s+(?P<yuv>[\d.]+|inf)", re.M)
 _TOTAL_TIME = re.compile(r"Total Time:\s+(?P<s>[\d.]+)\s+sec\.(?:\s*\[user\]\s+(?P<elapsed>[\d.]+)\s+sec\.)?", re.M)
+# options that make the encoder code fewer frames than it is given
+_SUBSAMPLING = re.compile(r"^\s*(?:--)?(?P<key>TemporalSubsampleRatio|FrameSkip|FramesToBeEncoded)\s*[:=]\s*(?P<v>-?\d+)",
+                          re.M)
 _VERSION = re.compile(r"(?P<name>VTM|ECM|NextSoftware)[^\n]*?Version\s+(?P<v>[\w.\-]+)")
 
 
@@ -81,7 +90,9 @@ class ReferenceEncoder(Codec):
 
     family: str = ""  # "vtm" or "ecm": binary names, config file suffix, settings table
     knob = Knob("qp", 0, 63, start=42)
-    option_defaults = {"config": "lowdelay", "intra_period": "auto", "internal_bit_depth": 10, "params": ""}
+    option_defaults = {"config": "lowdelay", "intra_period": "auto", "internal_bit_depth": 10, "params": "",
+                       **SCALE_OPTIONS}
+    size_multiple = 8  # VVC's minimum coding block (the conformance window pads the rest)
 
     # --- where ---------------------------------------------------------------------------------
     def _root(self) -> Path:
@@ -125,14 +136,35 @@ class ReferenceEncoder(Codec):
     def check_available(self) -> None:
         for which in ("encoder", "decoder"):
             self._binary(which)
-        self.config_file()
+        self.check_every_frame_coded(self.config_file())
+
+    def is_intra(self, cfg: Path) -> bool:
+        """All intra: ``config=intra``, or a configuration file whose IntraPeriod is 1."""
+        if str(self.options["config"]) == "intra":
+            return True
+        m = re.search(r"^\s*IntraPeriod\s*:\s*(-?\d+)", cfg.read_text(errors="replace"), re.M)
+        return bool(m) and int(m.group(1)) == 1
+
+    def check_every_frame_coded(self, cfg: Path) -> None:
+        """Refuse ``params`` that would code fewer frames than the sequence has (the configuration
+        file's TemporalSubsampleRatio is overridden; its FrameSkip must be 0)."""
+        for where, text in ((cfg.name, cfg.read_text(errors="replace")), ("params", str(self.options["params"]))):
+            for m in _SUBSAMPLING.finditer(text.replace(" --", "\n--")):
+                key, v = m["key"], int(m["v"])
+                if where == cfg.name and key != "FrameSkip":
+                    continue  # bench sets FramesToBeEncoded and TemporalSubsampleRatio itself
+                if (key == "TemporalSubsampleRatio" and v != 1) or (key == "FrameSkip" and v != 0) \
+                        or key == "FramesToBeEncoded":
+                    raise InputError(f"codec {self.name}: {where} sets {key}={v}: the encoder would code fewer "
+                                     f"frames than the sequence has (bench codes every frame; use --frames or "
+                                     f"--fps-step to choose them)")
 
     def version(self) -> str:
         enc = self._binary("encoder")
         return _printed_version(str(enc), enc.stat().st_mtime_ns)
 
     def config(self) -> dict:
-        d = super().config()
+        d = {**super().config(), "options": dict(sorted(key_options(self.options).items()))}
         cfg = self.config_file()
         d["config_file"] = {"name": cfg.name, "sha256": sha256_of(cfg)[:16]}
         return d
@@ -145,6 +177,8 @@ class ReferenceEncoder(Codec):
                 return int(ip)
             except ValueError:
                 raise InputError(f"codec {self.name}: intra_period={ip!r}: expected auto or a whole number") from None
+        if self.is_intra(cfg):
+            return 1
         if "randomaccess" not in cfg.name:
             return -1
         m = re.search(r"^\s*GOPSize\s*:\s*(\d+)", cfg.read_text(errors="replace"), re.M)
@@ -165,10 +199,13 @@ class ReferenceEncoder(Codec):
                 f"--QP={int(knob)}", f"--IntraPeriod={ip}", "--ConformanceWindowMode=1"]
         if ip == -1:
             args.append("--DecodingRefreshType=2")
+        if re.search(r"^\s*TemporalSubsampleRatio\s*:", cfg.read_text(errors="replace"), re.M):
+            args.append("--TemporalSubsampleRatio=1")  # every frame coded (all-intra CTC: 1 in 8)
         args += [p for p in str(self.options["params"]).split() if p]
         return args
 
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
+        source, seq = seq, coded_sequence(seq, self.options, self.size_multiple, deadline)
         workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / f"{self.name}_qp{int(knob)}.bin"
         cmd = self.encoder_args(seq, knob, out)
@@ -179,11 +216,16 @@ class ReferenceEncoder(Codec):
         parsed = parse_encoder_log(log)
         if not out.is_file() or out.stat().st_size == 0:
             raise CodecUnavailable(f"{self.name} encode wrote no bitstream ({out})")
+        coded = parsed.get("summary", {}).get("frames", len(parsed["frames"]) or None)
+        if coded is not None and coded != seq.num_frames:
+            raise CodecFailed(f"{self.name} coded {coded} of the sequence's {seq.num_frames} frames "
+                              f"({Path(cmd[2]).name})", log[-2000:], cmd)
         meta = {"config_file": Path(cmd[2]).name, "encoder_log": parsed,
-                "encode_s_per_frame": dt / max(1, seq.num_frames)}
+                "encode_s_per_frame": dt / max(1, seq.num_frames), **scale_meta(source, seq, self.options)}
         return Bitstream([out], knob, cmd, dt, log=log[-4000:], meta=meta)
 
     def decode(self, bitstream, seq, workdir, deadline=None) -> Decoded:
+        source, seq = seq, coded_sequence(seq, self.options, self.size_multiple, deadline)
         workdir.mkdir(parents=True, exist_ok=True)
         fmt = VideoFormat(seq.width, seq.height, seq.format.bit_depth)
         out = workdir / (bitstream.files[0].stem + "_dec.yuv")
@@ -191,7 +233,7 @@ class ReferenceEncoder(Codec):
                "-d", str(fmt.bit_depth)]
         t0 = time.perf_counter()
         run_tool(cmd, deadline=deadline, cwd=workdir, what=f"{self.name} decode")
-        return Decoded(out, fmt, cmd, time.perf_counter() - t0)
+        return upscaled(Decoded(out, fmt, cmd, time.perf_counter() - t0), source, self.options, deadline)
 
 
 class VTM(ReferenceEncoder):

@@ -3,8 +3,9 @@
 Per sequence: each codec's measured points (``ok`` and ``unreachable`` rows alike: both are real
 encodes at the bpp they achieved) against the anchor's, for every metric output both have.
 Per suite: the mean of the per-sequence BD-rates, as the learned-video-coding papers' tables
-(DCVC, GLC) report it, over the sequences whose number is reliable; the cell says how many
-sequences that is, and is empty when none is.
+(DCVC, GLC) report it, over the same sequences for every codec of a column: those where every codec
+with a reliable number on some sequence has one (a codec reliable nowhere shows n/a and does not
+shrink the others' set). The cell says how many sequences that is, and is n/a when none is.
 
 Anchor: ``--anchor NAME`` if given; else VTM if it is in the store (a local ``vtm`` run or an
 imported curve whose name starts with "VTM"), else ``vvenc``, else the first codec by name. The
@@ -86,14 +87,24 @@ def sequence_table(df: pd.DataFrame, anchor: str, outputs: list[str]) -> dict[tu
 
 
 def suite_table(per_sequence: dict[str, dict[tuple[str, str], BDResult]]) -> dict[tuple[str, str], SuiteCell]:
-    """{(codec, output): SuiteCell} from each sequence's table."""
-    cells: dict[tuple[str, str], list[BDResult]] = {}
-    for table in per_sequence.values():
+    """{(codec, output): SuiteCell} from each sequence's table, each column's codecs averaged over
+    the same sequences."""
+    cells: dict[tuple[str, str], dict[str, BDResult]] = {}
+    for seq, table in per_sequence.items():
         for k, r in table.items():
-            cells.setdefault(k, []).append(r)
+            cells.setdefault(k, {})[seq] = r
+
+    def good(r: BDResult) -> bool:
+        return r.reliable and not math.isnan(r.value)
+
+    common: dict[str, set] = {}  # output -> sequences where every codec reliable somewhere is reliable
+    for (codec, output), results in cells.items():
+        reliable = {s for s, r in results.items() if good(r)}
+        if reliable:
+            common[output] = common[output] & reliable if output in common else reliable
     out = {}
     for k, results in cells.items():
-        good = [r.value for r in results if r.reliable and not math.isnan(r.value)]
-        out[k] = SuiteCell(sum(good) / len(good) if good else math.nan, len(good), len(results),
-                           min((r.overlap for r in results), default=0.0))
+        vals = [r.value for s, r in results.items() if s in common.get(k[1], set()) and good(r)]
+        out[k] = SuiteCell(sum(vals) / len(vals) if vals else math.nan, len(vals), len(results),
+                           min((r.overlap for r in results.values()), default=0.0))
     return out

@@ -45,8 +45,9 @@ from ..results.tables import name_estimated, to_frame
 from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
+from .hull import DEFAULT_METRIC, with_ladders
 from .paper_tables import write_paper_tables
-from .rd_curves import draw, suite_average
+from .rd_curves import draw, sequences_note, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
 
 DEFAULT_RANGES = ((0.001, 0.003), (0.003, 0.008), (0.008, 0.02))
@@ -90,6 +91,7 @@ class ReportOptions:
     gifs: bool = True
     log: Callable[[str], None] = print
     protocol: dict | None = None  # the protocol the runs followed (report.protocol_defaults)
+    ladder_metric: str = DEFAULT_METRIC  # picks a resolution ladder's rung at each target (hull)
 
 
 @dataclass
@@ -154,6 +156,7 @@ class ReportBuilder:
         if not len(df):
             where = f" for suite {self.opts.suite!r}" if self.opts.suite else ""
             raise InputError(f"{self.store_path}: no results stored{where} (run `bench run` first)")
+        df = with_ladders(df, self.opts.ladder_metric)
         self.out.mkdir(parents=True, exist_ok=True)
         self.media.mkdir(exist_ok=True)
         present = [o for o in self.meta if o in df and df[o].notna().any()]
@@ -189,7 +192,7 @@ class ReportBuilder:
         for out in outputs:
             cur = suite_average(df, out)
             if len(cur):
-                png, svg, pdf = draw(cur, out, f"{name}: suite average", sdir / f"rd-{slug(out)}")
+                png, svg, pdf = draw(cur, out, f"{name}: suite average{sequences_note(cur)}", sdir / f"rd-{slug(out)}")
                 rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_suite = suite_table(per_seq_bd) if self.anchor else {}
         tables = write_paper_tables(self.out / "tables", name, df, per_seq_bd, bd_suite, self.anchor, outputs)
@@ -209,7 +212,7 @@ class ReportBuilder:
         for out in outputs:
             pts = df[df["status"].isin(MEASURED) & df[out].notna() & df["bpp"].notna()]
             if len(pts):
-                cur = pts[["codec", "bits_source", "bpp", out]].rename(columns={out: "value"})
+                cur = pts[["codec", "bits_source", "bpp", "scale", out]].rename(columns={out: "value"})
                 png, svg, pdf = draw(cur, out, f"{suite}/{seq}", sdir / f"rd-{slug(out)}")
                 rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_raw = sequence_table(df, self.anchor, outputs) if self.anchor else {}

@@ -7,10 +7,14 @@ direction ("higher is better" / "lower is better"). Only rows with a number are 
 bits were not counted from a file here (``bits_source`` ``published`` or ``estimated``) carry that
 word in the legend.
 
-Suite average: for each codec, the per-sequence values at each target bpp are averaged, together
-with the achieved bpp, over the sequences where that target was reached (status ``ok``) — the
-"average of per-sequence curves at matched targets" convention of the field's tables; a target
-reached on only some sequences is left out so the average is always over the same sequences.
+Suite average: at each target bpp, the per-sequence values and achieved bpp are averaged over the
+sequences where every codec that reached the target (status ``ok``) reached it
+(:func:`matched_sequences`) — the "average of per-sequence curves at matched targets" convention of
+the field's tables, with every codec over the same sequences; the figure's title says how many.
+A codec that reached the target on no sequence has no point there.
+
+A resolution ladder's hull (``x265 [ladder]``, :mod:`bench.report.hull`) is drawn like any codec,
+dashed, each point below full scale labelled with its scale (``×0.5``).
 Imported published curves have no targets; their suite average is taken per rate point (QP) over
 the sequences that have it.
 """
@@ -23,25 +27,45 @@ import pandas as pd
 from ..files import atomic_path
 from ..metrics import all_outputs
 from ..results.row import curve_label
+from .hull import TAG
+
+
+def matched_sequences(df: pd.DataFrame, target: float) -> tuple[list[str], list[str], list[str]]:
+    """(codecs that reached ``target`` on some sequence, the sequences where all of them reached it,
+    codecs that reached it on none) among the run rows ``df`` of one suite."""
+    at = df[df["target_bpp"] == target]
+    ok = at[at["status"] == "ok"]
+    codecs = sorted(ok["codec"].unique())
+    absent = sorted(set(at["codec"]) - set(codecs))
+    have = ok.groupby("sequence")["codec"].agg(set)
+    seqs = sorted(s for s, cs in have.items() if set(codecs) <= cs)
+    return codecs, seqs, absent
 
 
 def suite_average(df: pd.DataFrame, output: str) -> pd.DataFrame:
-    """Rows (codec, bits_source, bpp, value) of the suite-average curve for ``output``."""
+    """Rows (codec, bits_source, bpp, value, sequences) of the suite-average curve for ``output``."""
     out = []
-    for (codec, src), g in df.groupby(["codec", "bits_source"], dropna=False):
-        g = g[g[output].notna()]
-        if g["target_bpp"].notna().any():
-            g = g[g["status"] == "ok"]
-            nseq = g["sequence"].nunique()
-            for t, h in g.groupby("target_bpp"):
-                if h["sequence"].nunique() == nseq and nseq:
-                    out.append((codec, src, h["bpp"].mean(), h[output].mean()))
-        else:
-            nseq = g["sequence"].nunique()
-            for k, h in g.groupby("knob"):
-                if h["sequence"].nunique() == nseq and nseq:
-                    out.append((codec, src, h["bpp"].mean(), h[output].mean()))
-    return pd.DataFrame(out, columns=["codec", "bits_source", "bpp", "value"])
+    runs = df[df["target_bpp"].notna() & df[output].notna()]
+    for t in sorted(runs["target_bpp"].unique()):
+        _, seqs, _ = matched_sequences(runs, t)
+        h = runs[(runs["target_bpp"] == t) & (runs["status"] == "ok") & runs["sequence"].isin(seqs)]
+        for (codec, src), hc in h.groupby(["codec", "bits_source"], dropna=False):
+            out.append((codec, src, hc["bpp"].mean(), hc[output].mean(), len(seqs)))
+    for (codec, src), g in df[df["target_bpp"].isna() & df[output].notna()].groupby(["codec", "bits_source"],
+                                                                                      dropna=False):
+        nseq = g["sequence"].nunique()  # imported curves: per rate point over the sequences that have it
+        for k, h in g.groupby("knob"):
+            if h["sequence"].nunique() == nseq and nseq:
+                out.append((codec, src, h["bpp"].mean(), h[output].mean(), nseq))
+    return pd.DataFrame(out, columns=["codec", "bits_source", "bpp", "value", "sequences"])
+
+
+def sequences_note(curves: pd.DataFrame) -> str:
+    """How many sequences each suite-average point is over, for a figure's title."""
+    if "sequences" not in curves or not len(curves):
+        return ""
+    counts = sorted({int(n) for n in curves["sequences"]})
+    return f" (each point over {'/'.join(map(str, counts))} sequence{'s' if counts != [1] else ''} met by every codec)"
 
 
 def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list[Path]:
@@ -55,7 +79,14 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for (codec, src), g in curves.groupby(["codec", "bits_source"], dropna=False, sort=True):
         g = g.sort_values("bpp")
-        ax.plot(g["bpp"], g["value"], marker="o", ms=4, lw=1.5, label=curve_label(codec, src))
+        ladder = str(codec).endswith(TAG)  # dashed, so that it shows where it follows the full-scale curve
+        line, = ax.plot(g["bpp"], g["value"], marker="s" if ladder else "o", ms=4, lw=1.5, ls="--" if ladder else "-",
+                        label=curve_label(codec, src))
+        if "scale" in g:
+            for b, v, s in zip(g["bpp"], g["value"], g["scale"]):
+                if pd.notna(s) and s < 1:
+                    ax.annotate(f"×{s:g}", (b, v), textcoords="offset points", xytext=(3, 4), fontsize=6,
+                                color=line.get_color())
     ax.set_xscale("log")
     ax.set_xlabel("bits per pixel")
     unit = f" [{meta.unit}]" if meta and meta.unit else ""

@@ -1,36 +1,86 @@
 """A first report: the stored rate points per codec and sequence, and a suite average, as text.
-(The HTML report with RD curves, BD-rates and GIF tables builds on the same table.)"""
+(The HTML report with RD curves, BD-rates and GIF tables builds on the same table.)
+
+The suite average at a target is over the sequences where every codec of the comparison met that
+target (status ``ok``; :func:`~.rd_curves.matched_sequences`), and says how many they are: a codec
+is never averaged over a smaller set of sequences than the others. Tables are formatted here (no
+pandas repr reaches the user); a codec that reached a target on no sequence is named as such.
+"""
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import pandas as pd
 
 from ..metrics import all_outputs
 from ..results.tables import load_frame, name_estimated
+from .hull import DEFAULT_METRIC, with_ladders
+from .rd_curves import matched_sequences
 
 
-def text_report(store_path: str | Path, suite: str | None = None) -> str:
+def text_report(store_path: str | Path, suite: str | None = None, ladder_metric: str = DEFAULT_METRIC) -> str:
     df = name_estimated(load_frame(store_path))
     if suite and len(df):
         df = df[df["suite"] == suite]
     if not len(df):
         return "(no results stored)"
-    outputs = [o for o in all_outputs() if o in df.columns]
+    df = with_ladders(df, ladder_metric)
+    outputs = [o for o in all_outputs() if o in df.columns and df[o].notna().any()]
     lines = []
     for (su, seq), g in df.sort_values(["codec", "target_bpp"]).groupby(["suite", "sequence"], sort=True):
         w, h, n = (g[c].dropna() for c in ("width", "height", "frames"))
         size = f"{int(w.iloc[0])}x{int(h.iloc[0])}" if len(w) and len(h) else "size not published"
         lines.append(f"== {su}/{seq} ({size}, {f'{int(n.iloc[0])} frames' if len(n) else 'frames not published'})")
-        cols = ["codec", "target_bpp", "status", "knob", "bpp", "miss"] + outputs
-        t = g[cols].copy()
-        t["miss"] = (t["miss"] * 100).round(1).astype(str) + "%"
-        lines.append(t.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
-        fails = g[g["status"] == "failed"]
-        for _, r in fails.iterrows():
+        cols = ["codec", "target_bpp", "status", "knob", "scale", "bpp", "miss"] + outputs
+        t = g[[c for c in cols if c in g]].copy()
+        t["miss"] = t["miss"].map(lambda v: "" if _missing(v) else f"{v * 100:.1f}%")
+        lines += format_table(t)
+        for _, r in g[g["status"] == "failed"].iterrows():
             lines.append(f"   failed: {r['codec']} at {r['target_bpp']:g} bpp: {r['error']}")
         lines.append("")
-    ok = df[df["status"] != "failed"]
-    if len(ok):
-        lines.append("== suite average over sequences at each target (reached targets only, status ok)")
-        avg = ok[ok["status"] == "ok"].groupby(["suite", "codec", "target_bpp"])[["bpp"] + outputs].mean()
-        lines.append(avg.reset_index().to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+    for su, g in df[df["target_bpp"].notna()].groupby("suite", sort=True):
+        lines += suite_average_lines(su, g, outputs)
     return "\n".join(lines)
+
+
+def suite_average_lines(suite: str, g: pd.DataFrame, outputs: list[str]) -> list[str]:
+    nseq = g["sequence"].nunique()
+    lines = [(f"== {suite}: suite average at each target, over the sequences where every codec that met the "
+              f"target met it (of {nseq})")]
+    rows, notes = [], []
+    for t in sorted(g["target_bpp"].unique()):
+        codecs, seqs, absent = matched_sequences(g, t)
+        if absent:
+            notes.append(f"   {t:g} bpp: target not reached on any sequence by {', '.join(absent)}")
+        if codecs and not seqs:
+            notes.append(f"   {t:g} bpp: no sequence where {', '.join(codecs)} all met it")
+        h = g[(g["target_bpp"] == t) & (g["status"] == "ok") & g["sequence"].isin(seqs) & g["codec"].isin(codecs)]
+        for codec, hc in h.groupby("codec", sort=True):
+            rows.append({"target_bpp": t, "sequences": f"{len(seqs)} of {nseq}", "codec": codec,
+                         "bpp": hc["bpp"].mean(), **{o: hc[o].mean() for o in outputs if o in hc}})
+    if rows:
+        lines += format_table(pd.DataFrame(rows))
+    return lines + notes + [""]
+
+
+def format_table(t: pd.DataFrame) -> list[str]:
+    """``t`` as aligned text lines: numbers to 5 significant digits, empty cells blank."""
+    cols = list(t.columns)
+    cells = [[_cell(v) for v in row] for row in t.itertuples(index=False)]
+    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    out = ["  ".join(str(c).rjust(w) for c, w in zip(cols, widths))]
+    out += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+    return out
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _cell(v) -> str:
+    if _missing(v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.5g}"
+    return str(v)

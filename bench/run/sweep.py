@@ -17,10 +17,14 @@ from ..results.store import Store
 from ..suites import get_suite
 from ..suites.sequences import SequenceOptions, prepare
 from . import environment
+from .ladder import ladder_plan
 from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
 DEFAULT_CODECS = ("x264", "x265", "vvenc", "svt-av1")
+# the default codecs run with their resolution ladders (bench.run.ladder): at these targets every
+# one of them stops at its QP/CRF floor on the demo clips, and the report would have no BD-rate
+DEFAULT_CODEC_OPTIONS = {c: {"scales": "auto"} for c in DEFAULT_CODECS}
 DEFAULT_METRICS = ("psnr", "ms-ssim")
 
 
@@ -93,6 +97,8 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
     step = cfg.fps_step if cfg.fps_step is not None else (1 if cfg.fps else d.get("fps_step", 1))
     opts = SequenceOptions(frames=cfg.frames if cfg.frames is not None else d.get("frames"), fps_step=step,
                            size=cfg.size, resize=cfg.resize, fps=cfg.fps)
+    if list(cfg.codecs) == list(DEFAULT_CODECS):  # recorded with the run as applied
+        cfg.codec_options = {n: {**DEFAULT_CODEC_OPTIONS.get(n, {}), **cfg.codec_options.get(n, {})} for n in cfg.codecs}
     codecs = [create_codec(n, **cfg.codec_options.get(n, {})) for n in cfg.codecs]
     where = store_location(cfg.store)
     store_path = where.path
@@ -106,7 +112,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
         unavailable_rows = []
-        for codec in codecs:
+        for codec, on in ladder_plan(codecs, prepared, cfg.targets, store, log):  # a ladder: one per scale
             try:
                 codec.check_available()
                 cfg_c = codec.config()
@@ -117,12 +123,12 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                 problem = str(exc)
                 log(f"bench: codec {codec.name} unavailable: {problem}")
             done = ("ok", "unreachable") + (() if cfg.retry_failed else ("failed",))
-            for ps in prepared:
-                keys = [result_key(cfg_c, ps.key, t) for t in cfg.targets]
+            for ps, targets in on:
+                keys = [result_key(cfg_c, ps.key, t) for t in targets]
                 have = store.status_of(keys)
-                todo = [(t, k) for t, k in zip(cfg.targets, keys) if have.get(k) not in done]
-                planned += len(cfg.targets)
-                skipped += len(cfg.targets) - len(todo)
+                todo = [(t, k) for t, k in zip(targets, keys) if have.get(k) not in done]
+                planned += len(targets)
+                skipped += len(targets) - len(todo)
                 if not todo:
                     continue
                 job = Job(codec, cfg_c, ps, [t for t, _ in todo], [k for _, k in todo], list(cfg.metrics),
