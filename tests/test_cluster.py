@@ -110,6 +110,10 @@ def cluster(tmp_path):
     c.close()
 
 
+def client_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(PROJECT)}
+
+
 def rows(path):
     with Store(path, readonly=True) as s:
         return s.results()
@@ -130,7 +134,7 @@ def test_a_sweep_runs_in_workers_that_cannot_read_the_clients_folders(tmp_path, 
     cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "carphone",
            "--codecs", "x264", "--bpp", "0.05,0.1", "--frames", "3", "--metrics", "psnr", "--backend", "dask",
            "--scheduler", cluster.address, "--no-progress"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=client_env())
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = rows(store)
     assert len(got) == 2 and {r["status"] for r in got} <= {"ok", "unreachable"}
@@ -144,7 +148,7 @@ def test_a_sweep_runs_in_workers_that_cannot_read_the_clients_folders(tmp_path, 
         assert back.matches, (back.psnr_y, back.stored_psnr_y)
     with Store(store) as s:
         assert s.probes(got[0]["codec_key"], got[0]["sequence_key"])  # probes stored by the client
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=client_env())
     assert again.returncode == 0 and "2 already stored" in again.stdout
 
 
@@ -198,14 +202,14 @@ def _sweep_killing_the_worker(tmp_path, cluster, monkeypatch):
 
 
 def test_a_worker_killed_mid_job_has_its_job_run_again(tmp_path, cluster, monkeypatch):
-    summary, got, killed = _sweep_killing_the_worker(tmp_path, cluster, monkeypatch)
+    _, got, killed = _sweep_killing_the_worker(tmp_path, cluster, monkeypatch)
     assert len(got) == 2 and {r["status"] for r in got} <= {"ok", "unreachable"}, [r["error"] for r in got]
     assert all(r["config"]["worker"]["pid"] != killed for r in got)  # the nanny's new worker process
 
 
 def test_a_worker_killed_on_the_last_attempt_leaves_failed_rows_with_the_reason(tmp_path, cluster, monkeypatch):
     monkeypatch.setattr(cluster_module, "ATTEMPTS", 1)
-    summary, got, killed = _sweep_killing_the_worker(tmp_path, cluster, monkeypatch)
+    summary, got, _ = _sweep_killing_the_worker(tmp_path, cluster, monkeypatch)
     assert len(got) == 2 and {r["status"] for r in got} == {"failed"}
     assert all(r["error"].startswith("worker lost (1 attempts)") for r in got)
     assert summary.statuses == {"failed": 2}
@@ -214,7 +218,7 @@ def test_a_worker_killed_on_the_last_attempt_leaves_failed_rows_with_the_reason(
 def test_an_unreachable_scheduler_is_one_line_at_start(tmp_path):
     cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--codecs", "x264", "--backend", "dask",
            "--scheduler", "tcp://127.0.0.1:9", "--store", str(tmp_path / "s.sqlite")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=client_env())
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("bench: error: --scheduler tcp://127.0.0.1:9: no Dask scheduler answers there")

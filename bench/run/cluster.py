@@ -174,6 +174,8 @@ class _Sweep:
         Variable(f"{self.channel}-{index}", client=self.client).set(pickle.dumps(state))
 
     def wait(self) -> None:
+        from distributed import Variable
+
         while self.running:
             self.receive(POLL_S)
             for future in [f for f in self.running if f.done()]:
@@ -186,6 +188,7 @@ class _Sweep:
                         continue
                     report = self.lost(run, exc)
                 run.locks.close()
+                Variable(f"{self.channel}-{run.index}", client=self.client).delete()
                 self.reports.append(self.settle(run, report))
 
     def settle(self, run: _Running, report: JobReport) -> JobReport:
@@ -229,15 +232,16 @@ class _Sweep:
                          [f"{job.codec.name} on {job.seq.name}: {error}"], index=run.index)
 
     def receive(self, timeout: float) -> None:
-        """Store every message the jobs sent (waiting up to ``timeout`` seconds for the first)."""
-        messages = []
+        """Store every message the jobs sent (first waiting up to ``timeout`` seconds for a job to end;
+        never waiting on the queue itself, whose time-outs the scheduler logs as errors)."""
+        from distributed import wait
+
         if timeout:
             try:
-                messages.append(self.queue.get(timeout=timeout))
+                wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                return
-        messages += self.queue.get(batch=True)
-        for m in messages:
+                pass
+        for m in self.queue.get(batch=True):
             self.store_message(pickle.loads(m))
 
     def store_message(self, m: dict) -> None:
