@@ -27,6 +27,7 @@ import hashlib
 import os
 import pickle
 import uuid
+from concurrent.futures import CancelledError
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -208,6 +209,7 @@ class _Sweep:
             return False
         run.attempt += 1
         try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)  # a nanny restarting its worker
             self.submit(run)
         except Exception:  # noqa: BLE001 - no worker left to take it: its targets are lost
             return False
@@ -239,7 +241,7 @@ class _Sweep:
         if timeout:
             try:
                 wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
-            except TimeoutError:
+            except (TimeoutError, CancelledError):  # none ended yet; one was cancelled (its worker died)
                 pass
         for m in self.queue.get(batch=True):
             self.store_message(pickle.loads(m))
