@@ -152,6 +152,29 @@ def test_a_sweep_runs_in_workers_that_cannot_read_the_clients_folders(tmp_path, 
     assert again.returncode == 0 and "2 already stored" in again.stdout
 
 
+def test_a_client_killed_mid_sweep_keeps_what_came_back_and_the_rerun_does_the_rest(tmp_path, cluster):
+    from test_sweep import _killed_when
+
+    cluster.add_worker()
+    with cluster.client(1):
+        pass
+    store = tmp_path / "c.sqlite"
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "carphone,bikes",
+           "--codecs", "x264,x265", "--bpp", "0.02,0.04,0.08", "--frames", "3", "--metrics", "psnr",
+           "--backend", "dask", "--scheduler", cluster.address, "--no-progress", "--store", str(store)]
+    _killed_when(cmd, store, 2)
+    with Store(store) as s:
+        assert s.integrity_ok()
+        kept = {r["key"]: r for r in s.results()}
+    assert 2 <= len(kept) < 12
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=client_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{len(kept)} already stored" in done.stdout
+    after = {r["key"]: r for r in rows(store)}
+    assert len(after) == 12 and all(after[k]["created"] == r["created"] for k, r in kept.items())
+    assert all(Path(r["bitstream"]).is_file() for r in after.values() if r["status"] != "failed")
+
+
 SLOW_CODEC = '''import os, time
 from pathlib import Path
 from bench.codecs.ffmpeg_codecs import X264

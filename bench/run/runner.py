@@ -4,8 +4,8 @@ One *job* is one (codec, sequence) pair with all its pending targets, so the sol
 shared between targets. Jobs run through joblib (local processes by default, ``'threading'`` or
 ``'sequential'`` in-process; a Dask cluster's jobs run through :mod:`bench.run.cluster`). Each job
 writes its rows to its *sink* the moment each target is finished: the SQLite store itself, or, on a
-cluster's worker, a collector that sends them to the client, the store's one writer. Each target has its own
-deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
+cluster's worker, a collector that sends them to the client, the store's one writer. Each target has
+its own deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
 crashes, fails or runs past it becomes a ``failed`` row carrying the tail of its stderr, and the
 sweep goes on. Where the codec's encoder knows its reconstruction, the decoded frames must be the
 same (:func:`bench.codecs.agreement.check_decode`), else the row is ``failed``.
