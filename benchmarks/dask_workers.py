@@ -25,8 +25,12 @@ from bench.suites.sequences import SequenceOptions, prepare
 
 
 def _warm() -> None:
-    import bench.run.cluster
-    import bench.run.measure  # noqa: F401 - imported once before the timing
+    """What a process does once, before its first job: imports, ffmpeg's version and encoders."""
+    from bench.codecs import create_codec
+    from bench.run import environment, measure  # noqa: F401
+
+    environment.describe()
+    create_codec("x264").check_available()
 
 
 def timed_sweep(workers: int, a, store: Path) -> dict:
