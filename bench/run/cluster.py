@@ -26,8 +26,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import time
 import uuid
-from concurrent.futures import CancelledError
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -234,15 +234,11 @@ class _Sweep:
                          [f"{job.codec.name} on {job.seq.name}: {error}"], index=run.index)
 
     def receive(self, timeout: float) -> None:
-        """Store every message the jobs sent (first waiting up to ``timeout`` seconds for a job to end;
-        never waiting on the queue itself, whose time-outs the scheduler logs as errors)."""
-        from distributed import wait
-
-        if timeout:
-            try:
-                wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
-            except (TimeoutError, CancelledError):  # none ended yet; one was cancelled (its worker died)
-                pass
+        """Store every message the jobs sent, first sleeping ``timeout`` seconds unless a job has ended.
+        (Polling: waiting on the queue logs each time-out as a scheduler error, and ``distributed.wait``
+        for the first of several futures can break the client's bookkeeping of a finished one.)"""
+        if timeout and not any(f.done() for f in self.running):
+            time.sleep(timeout)
         for m in self.queue.get(batch=True):
             self.store_message(pickle.loads(m))
 
@@ -313,10 +309,12 @@ def run_remote(pickled_job: bytes, index: int, data: bytes, sha256: str, channel
     problem = missing_here(job)
     if problem:
         error = f"{problem} (on worker {here['host']}, pid {here['pid']})"
+        have = job.sink.status_of(job.keys)  # an earlier attempt's, on another worker
         for t, k in zip(job.targets, job.keys):
-            job.sink.put_result(job.row(t, k, status="failed", error=error))
-        return JobReport(job.codec.name, job.seq.name, ["failed"] * len(job.targets), [0] * len(job.targets),
-                         0.0, 0.0, [f"{job.codec.name} on {job.seq.name}: {error}"], index=index)
+            if have.get(k) not in job.done:
+                job.sink.put_result(job.row(t, k, status="failed", error=error))
+        return JobReport(job.codec.name, job.seq.name, [], [], 0.0, 0.0,
+                         [f"{job.codec.name} on {job.seq.name}: {error}"], index=index)
     job.seq = local_sequence(job.seq, data, sha256, Path(worker.local_directory) / "sequences")
     job.torch_threads = max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
     return run_job(job, index)
