@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crop: keep aspect ratio, cover and centre-crop (default); scale: stretch")
     r.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: CPU count)")
     r.add_argument("--backend", default="loky", choices=["loky", "threading", "sequential", "dask"],
-                   help="joblib backend (dask: a local Dask cluster, or --scheduler ADDRESS)")
-    r.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
+                   help="where jobs run (dask: on a local Dask cluster, or on the workers of --scheduler ADDRESS)")
+    r.add_argument("--scheduler", help="address of a running Dask scheduler whose workers run the jobs "
+                                       "(with --backend dask; they need no shared files)")
     r.add_argument("--timeout", type=float, default=1800.0, help="seconds per target: encodes, decode, metrics")
     r.add_argument("--skip-failed", action="store_true", help="do not retry targets stored as failed")
     r.add_argument("--no-progress", action="store_true")

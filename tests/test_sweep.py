@@ -179,6 +179,7 @@ def test_dask_local_cluster_runs_the_same_jobs(tmp_path):
     s = sweep(cfg, log=lambda m: None)
     assert sum(s.statuses.values()) == 4 and "failed" not in s.statuses
     assert {r["codec"] for r in rows(cfg.store)} == {"x264", "x265"}
+    assert all(r["config"]["worker"]["pid"] != os.getpid() for r in rows(cfg.store))  # in the workers
 
 
 def test_loky_processes(tmp_path):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sys
 
 from .. import __version__
@@ -31,3 +32,8 @@ def describe() -> dict:
         except Exception:  # noqa: BLE001
             env[mod] = None
     return env
+
+
+def process() -> dict:
+    """Where a job runs: the machine's name and the process's id (stored in each of its rows)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}

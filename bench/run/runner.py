@@ -1,10 +1,11 @@
 """The sweep: codecs x sequences x bpp targets, run in parallel, every result stored as it finishes.
 
 One *job* is one (codec, sequence) pair with all its pending targets, so the solver's probes are
-shared between targets. Jobs run through joblib (local processes by default; ``backend='dask'``
-runs the same jobs on a Dask cluster, ``'threading'`` or ``'sequential'`` in-process). Each worker
-writes its own rows to the SQLite store the moment each target is finished. Each target has its own
-deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
+shared between targets. Jobs run through joblib (local processes by default, ``'threading'`` or
+``'sequential'`` in-process; a Dask cluster's jobs run through :mod:`bench.run.cluster`). Each job
+writes its rows to its *sink* the moment each target is finished: the SQLite store itself, or, on a
+cluster's worker, a collector that sends them to the client, the store's one writer. Each target has
+its own deadline (``timeout`` seconds for all its encodes, the decode and the metrics); a codec that
 crashes, fails or runs past it becomes a ``failed`` row carrying the tail of its stderr, and the
 sweep goes on. Where the codec's encoder knows its reconstruction, the decoded frames must be the
 same (:func:`bench.codecs.agreement.check_decode`), else the row is ``failed``.
@@ -31,6 +32,7 @@ from ..hashing import identity_hash
 from ..results.row import ResultRow
 from ..results.store import Store
 from ..suites.sequences import PreparedSequence
+from . import environment
 from .measure import measure
 from .solver import solve
 
@@ -51,6 +53,10 @@ class Job:
     torch_threads: int | None = None
     lock: Path | None = None  # held while the job runs (one process per codec and sequence)
     done: tuple[str, ...] = ("ok", "unreachable")  # statuses that need no new attempt
+    # where the results go: None is the store at store_path; else an object with the Store's
+    # status_of, probes, put_probe, put_result and close, and keep(src, dst) for kept bitstreams
+    sink: object | None = None
+    worker: dict | None = None  # where the job runs (host, pid ...), in every row's configuration
 
     def row(self, target: float, key: str, config: dict | None = None, **outcome) -> ResultRow:
         """The row of ``target``: what this job says of the codec and the sequence, ``config`` added
@@ -62,7 +68,7 @@ class Job:
             width=seq.width, height=seq.height, frames=seq.num_frames, fps=float(seq.fps), target_bpp=target,
             knob_name=self.codec.knob.name, bits_source=self.codec.bits_source,
             config={"codec": self.codec_config, "sequence": seq.describe(), "target_bpp": target,
-                    "metrics": self.metrics, **(config or {})},
+                    "metrics": self.metrics, **({"worker": self.worker} if self.worker else {}), **(config or {})},
             **outcome)
 
 
@@ -98,7 +104,8 @@ def _run_job(job: Job, index: int) -> JobReport:
 
         torch.set_num_threads(job.torch_threads)
     codec, seq = job.codec, job.seq
-    store = Store(job.store_path)
+    store = job.sink or Store(job.store_path)
+    job.worker = job.worker or environment.process()
     work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-"))
     ckey = codec.config_key()
     bitstreams = {}
@@ -139,7 +146,7 @@ def _run_job(job: Job, index: int) -> JobReport:
                     dec.path.unlink(missing_ok=True)
                     measured[sol.knob] = (dec, m, check)
                 dec, m, check = measured[sol.knob]
-                kept = _keep(bs, job.bitstream_dir, key)
+                kept = _keep(bs, job.bitstream_dir, key, job.sink)
                 outcome = dict(status=sol.status, knob=sol.knob, bits=bs.bits, bpp=bs.bits / seq.pixels,
                                miss=bs.bits / seq.pixels / target - 1.0, encodes=sol.encodes, encode_s=bs.encode_s,
                                decode_s=dec.decode_s, metrics_s=m.seconds, encode_cmd=bs.cmd, decode_cmd=dec.cmd,
@@ -169,17 +176,17 @@ def _run_job(job: Job, index: int) -> JobReport:
     return report
 
 
-def _keep(bs, folder: Path | None, key: str) -> str | None:
+def _keep(bs, folder: Path | None, key: str, sink=None) -> str | None:
     if folder is None:
         return None
     dst = folder / f"{key}{bs.files[0].suffix}"
-    atomic_copy(bs.files[0], dst)
+    (sink.keep if sink else atomic_copy)(bs.files[0], dst)
     return str(dst)
 
 
-def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: bool = True,
-             scheduler: str | None = None) -> list[JobReport]:
-    """Run ``jobs`` through joblib; returns their reports as they finish."""
+def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: bool = True) -> list[JobReport]:
+    """Run ``jobs`` through joblib (a Dask cluster's: :func:`bench.run.cluster.run_on_cluster`);
+    returns their reports as they finish."""
     import joblib
     from tqdm import tqdm
 
@@ -187,13 +194,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
         return []
     reports: list[JobReport] = []
     bar = tqdm(total=sum(len(j.targets) for j in jobs), unit="target", disable=not progress, dynamic_ncols=True)
-    client = None
     try:
-        if backend == "dask":
-            from dask.distributed import Client, LocalCluster
-
-            client = Client(scheduler) if scheduler else Client(
-                LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None))
         # first every job whose lock is free, then, waiting for their locks, those another process held
         todo, wait = list(enumerate(jobs)), False
         while todo:
@@ -201,8 +202,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
                 results = (run_job(j, i, wait) for i, j in todo)
                 _collect(results, reports, bar)
             else:
-                # joblib registers its Dask backend lazily, through parallel_config only
-                with joblib.parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else n_jobs):
+                with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
                     par = joblib.Parallel(return_as="generator_unordered")
                     _collect(par(joblib.delayed(run_job)(j, i, wait) for i, j in todo), reports, bar)
             deferred = {r.index for r in reports if r.deferred}
@@ -213,8 +213,6 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
         raise BenchError(f"the sweep stopped: {type(exc).__name__}: {exc} (finished results are stored)") from exc
     finally:
         bar.close()
-        if client is not None:
-            client.close()
     return reports
 
 

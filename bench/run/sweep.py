@@ -17,6 +17,7 @@ from ..results.store import Store
 from ..suites import get_suite
 from ..suites.sequences import SequenceOptions, prepare
 from . import environment
+from .cluster import check_scheduler, run_on_cluster
 from .ladder import ladder_plan
 from .runner import Job, run_jobs
 
@@ -87,6 +88,10 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
 
     t0 = time.perf_counter()
     cfg.metrics = canonical_names(cfg.metrics)  # unknown names fail here, before any work
+    if cfg.scheduler and cfg.backend != "dask":
+        raise InputError(f"--scheduler {cfg.scheduler}: needs --backend dask (not {cfg.backend})")
+    if cfg.backend == "dask":
+        check_scheduler(cfg.scheduler)  # one line now, not after preparing the sequences
     suite = get_suite(cfg.suite)
     seqs = suite.select(cfg.sequences)
     missing = [s for s in seqs if not s.path.exists()]
@@ -143,7 +148,10 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             store.put_result(row)
         if skipped:
             log(f"{skipped} of {planned} results already stored: skipped")
-        reports = run_jobs(jobs, cfg.jobs, cfg.backend, cfg.progress, cfg.scheduler)
+        if cfg.backend == "dask":
+            reports = run_on_cluster(jobs, cfg.jobs, cfg.scheduler, cfg.progress)
+        else:
+            reports = run_jobs(jobs, cfg.jobs, cfg.backend, cfg.progress)
         store.finish_run(run_id)
     finally:
         store.close()
