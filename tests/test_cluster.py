@@ -45,7 +45,7 @@ class Cluster:
         self.procs = []
         self.logs = []
         self._start(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                     "--scheduler-file", str(self.file)], "scheduler")
+                     "--scheduler-file", str(self.file)], "scheduler", env=client_env())  # it unpickles jobs
         deadline = time.time() + START_S
         while not self.file.exists() and time.time() < deadline:
             time.sleep(0.1)
@@ -135,7 +135,7 @@ def test_a_sweep_runs_in_workers_that_cannot_read_the_clients_folders(tmp_path, 
            "--codecs", "x264", "--bpp", "0.05,0.1", "--frames", "3", "--metrics", "psnr", "--backend", "dask",
            "--scheduler", cluster.address, "--no-progress"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=client_env())
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
     got = rows(store)
     assert len(got) == 2 and {r["status"] for r in got} <= {"ok", "unreachable"}
     from bench.report.reconstruct import prepared_source, redecode
