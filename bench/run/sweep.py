@@ -16,6 +16,7 @@ from ..results.store import Store
 from ..suites import get_suite
 from ..suites.sequences import SequenceOptions, prepare
 from . import environment
+from .remeasure import add_missing_metrics
 from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
@@ -101,7 +102,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             log(f"preparing {suite.name}/{s.name} ({opts.to_dict()})")
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
-        unavailable_rows = []
+        unavailable_rows, stored = [], []  # stored: keys of measured results (they may lack a metric)
         for codec in codecs:
             try:
                 codec.check_available()
@@ -119,6 +120,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                 todo = [(t, k) for t, k in zip(cfg.targets, keys) if have.get(k) not in done]
                 planned += len(cfg.targets)
                 skipped += len(cfg.targets) - len(todo)
+                stored += [] if problem else [k for k in keys if have.get(k) in ("ok", "unreachable")]
                 if not todo:
                     continue
                 job = Job(codec, cfg_c, ps, [t for t, _ in todo], [k for _, k in todo], list(cfg.metrics),
@@ -133,6 +135,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             store.put_result(row)
         if skipped:
             log(f"{skipped} of {planned} results already stored: skipped")
+        add_missing_metrics(store_path, stored, cfg.metrics, cfg.device, log)  # no encoding
         reports = run_jobs(jobs, cfg.jobs, cfg.backend, cfg.progress, cfg.scheduler)
         store.finish_run(run_id)
     finally:
