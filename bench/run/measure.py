@@ -2,8 +2,9 @@
 
 Frames are read once, requantised to the source's bit depth once, and handed to every metric in
 batches (:class:`bench.metrics.base.FrameBatch`), so metrics share RGB conversion, device uploads
-and backbone features. ``BENCH_METRIC_BATCH`` sets the batch size (default 4 frames; at 1080p
-each frame's VGG activations take about 1 GB on the device)."""
+and backbone features; what depends on the ground truth alone is computed once per prepared
+sequence and kept beside it (:mod:`bench.metrics.reference`). ``BENCH_METRIC_BATCH`` sets the
+batch size (default 4 frames; at 1080p each frame's VGG activations take about 1 GB on the device)."""
 from __future__ import annotations
 
 import os
@@ -17,6 +18,7 @@ from ..codecs.base import Decoded
 from ..errors import CodecTimeout, InputError
 from ..metrics import canonical_names, create_metric
 from ..metrics.base import FrameBatch, torch_device
+from ..metrics.reference import Reference
 from ..suites.sequences import PreparedSequence
 from ..tools import remaining
 from ..video import open_video
@@ -37,6 +39,12 @@ def batch_size() -> int:
         raise InputError(f"BENCH_METRIC_BATCH={os.environ['BENCH_METRIC_BATCH']!r} is not a whole number") from None
 
 
+def ground_truth(seq: PreparedSequence) -> Reference:
+    """The measurement's ground truth: the prepared YUV, and the reference cache beside it
+    (``reference/`` in the folder of prepared sequences, see :mod:`bench.metrics.reference`)."""
+    return Reference(seq.key, seq.yuv, Path(seq.yuv).parent / "reference", seq.num_frames)
+
+
 def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], deadline: float | None = None,
             device: str | None = None) -> Measurement:
     """Every metric in ``metric_names`` over all frames of ``decoded`` against ``seq``. Decoded
@@ -44,6 +52,7 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
     t0 = time.perf_counter()
     device = torch_device(device)
     metrics = [create_metric(n, device=device) for n in canonical_names(metric_names)]
+    reference = ground_truth(seq)
     ref = seq.reader()
     dist = open_video(decoded.path, width=decoded.format.width, height=decoded.format.height,
                       bit_depth=decoded.format.bit_depth, fps=seq.fps)
@@ -55,6 +64,7 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
     workdir = Path(tempfile.mkdtemp(prefix="measure-", dir=Path(decoded.path).parent))
     try:
         for m in metrics:
+            m.reference = reference
             m.begin(workdir)
         size = batch_size()
         refs, dists, start = [], [], 0
