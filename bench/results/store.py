@@ -193,6 +193,18 @@ class Store:
             out.update(dict(cur.fetchall()))
         return out
 
+    def rows_of(self, keys: list[str]) -> dict[str, tuple[str, str]]:
+        """(run_id, status) of each stored row among ``keys``."""
+        if self._empty:
+            return {}
+        out = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            cur = self._conn.execute(f"SELECT key, run_id, status FROM results WHERE key IN "
+                                     f"({','.join('?' * len(chunk))})", chunk)
+            out.update({k: (r, s) for k, r, s in cur.fetchall()})
+        return out
+
     def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:
         if self._empty:
             return []
