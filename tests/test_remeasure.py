@@ -84,3 +84,17 @@ def test_a_result_without_its_bitstream_keeps_its_row_and_says_why(tmp_path):
     assert any("kept without the new metrics: no bitstream kept for this result" in ln for ln in lines)
     (row,) = rows(cfg.store).values()
     assert "lpips" not in row.metrics
+
+
+def test_the_report_says_which_command_adds_a_metric_some_results_lack(tmp_path):
+    from bench.report.text import text_report
+
+    cfg = SweepConfig(suite="demo", sequences=["carphone"], codecs=["x264"], targets=[0.03, 0.06], frames=4,
+                      backend="sequential", progress=False, store=tmp_path / "r.sqlite", metrics=["psnr"])
+    sweep(cfg, log=lambda m: None)
+    assert "lack" not in text_report(cfg.store)
+    first = next(iter(rows(cfg.store).values()))
+    with Store(cfg.store) as s:
+        s.add_metrics(first.key, {"lpips": 0.25}, {"lpips": [0.25] * 4}, {"lpips": {}}, {"metrics": ["lpips"]})
+    assert ("note: 1 of 2 results lack lpips: run their sweep again with `--metrics lpips,psnr`"
+            in text_report(cfg.store))
