@@ -6,6 +6,7 @@ part of VGG16 once per frame."""
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
@@ -17,12 +18,13 @@ from .reference import Reference, computed_on
 
 
 def torch_device(device: str | None = None) -> str:
-    """``device``, or CUDA when torch sees a GPU, else the CPU (torch is imported only to decide)."""
+    """``device``, or CUDA when torch sees a GPU, else the CPU. Metrics that run networks import
+    torch with their module; when none of them is in use torch is not imported (seconds saved per
+    process) and the answer is the CPU."""
     if device:
         return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 class FrameBatch:

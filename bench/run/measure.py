@@ -50,8 +50,9 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
     """Every metric in ``metric_names`` over all frames of ``decoded`` against ``seq``. Decoded
     frames are requantised to the source's bit depth first. The frame counts must match."""
     t0 = time.perf_counter()
+    names = canonical_names(metric_names)  # imports the metrics' modules (and torch, where they use it)
     device = torch_device(device)
-    metrics = [create_metric(n, device=device) for n in canonical_names(metric_names)]
+    metrics = [create_metric(n, device=device) for n in names]
     reference = ground_truth(seq)
     ref = seq.reader()
     dist = open_video(decoded.path, width=decoded.format.width, height=decoded.format.height,
