@@ -13,7 +13,7 @@ from bench.run.measure import ground_truth, measure
 from bench.suites import get_suite
 from bench.suites.sequences import SequenceOptions, prepare
 
-METRICS = ["fid", "fvd", "tlp", "vmaf", "lpips"]  # lpips shares AlexNet features with tlp
+METRICS = ["fid", "fvd", "tlp", "tof", "vmaf", "lpips"]  # lpips shares AlexNet features with tlp
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_cached_reference_gives_the_values_of_computing_both_sides(decoded, monk
                         lambda self, x, **k: calls.append(len(x)) or real(self, x, **k))
     cold = measure(seq, dec, METRICS, device="cpu")
     entries = sorted(p.name.split("-")[0] for p in (folder / seq.key).glob("*.npz"))
-    assert entries == ["fid", "fvd", "tlp"]
+    assert entries == ["fid", "fvd", "tlp", "tof"]
     cold_calls, calls[:] = sum(calls), []
     warm = measure(seq, dec, METRICS, device="cpu")
     assert sum(calls) * 2 == cold_calls  # only the reconstruction's patches went through Inception
@@ -48,7 +48,8 @@ def test_cached_reference_gives_the_values_of_computing_both_sides(decoded, monk
         assert m.summary.keys() == both.summary.keys()
         for k, v in both.summary.items():
             assert m.summary[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
-        assert m.per_frame["tlp"][1:] == pytest.approx(both.per_frame["tlp"][1:], abs=1e-6)
+        for out in ("tlp", "tof"):
+            assert m.per_frame[out][1:] == pytest.approx(both.per_frame[out][1:], abs=1e-6)
         assert m.info["fid"]["samples"] == both.info["fid"]["samples"]
 
 

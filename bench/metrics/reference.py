@@ -1,9 +1,9 @@
 """The ground truth's side of the metrics, computed once per prepared sequence and kept on disk.
 
 Every codec and target of a sweep is measured against the same prepared sequence, and several
-metrics need a network pass over the ground truth that does not depend on the reconstruction: the
-Inception features of FID/KID, the I3D logits of FVD, tLP's LPIPS between consecutive ground-truth
-frames. :class:`Reference` stands for one prepared sequence in a measurement; a metric asks it for
+metrics need a pass over the ground truth that does not depend on the reconstruction: the
+Inception features of FID/KID, the I3D logits of FVD, tLP's LPIPS and tOF's optical flow between
+consecutive ground-truth frames. :class:`Reference` stands for one prepared sequence in a measurement; a metric asks it for
 its stored arrays (:meth:`Reference.load`) and, when there are none, computes its reference side as
 usual and stores it (:meth:`Reference.save`) for every later codec, target and run.
 
@@ -18,7 +18,7 @@ Size policy: the whole folder is kept under ``BENCH_REFERENCE_CACHE_MB`` megabyt
 0 turns the cache off): after each write the least recently used entries (a hit refreshes an
 entry's time) are deleted until it fits. An entry larger than the bound is not written. Entries
 are small next to the prepared sequence they belong to (FID: 8 kB per 256x256 patch, about 0.2 MB
-per 720p frame; FVD: 1.6 kB per clip; tLP: 8 bytes per frame).
+per 720p frame; FVD: 1.6 kB per clip; tLP: 4 bytes per frame; tOF: 7 MB per 720p frame).
 
 LPIPS's and DISTS's reference side is a set of full-resolution feature maps (about 40 MB per 720p
 frame for AlexNet, 450 MB for DISTS's VGG16), larger than the YUV it comes from; those are not

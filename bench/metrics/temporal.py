@@ -12,8 +12,8 @@ frame looks plausible. Frame 0 has no value (NaN); the summary is the mean over 
   flow on 8-bit grey (``cv2.COLOR_RGB2GRAY``) using the paper's parameters (0.5, 3, 15, 3, 5, 1.2),
   after TecoGAN's ``crop_8x8`` border crop of the flow fields. In pixels.
 
-The ground truth's term LPIPS(g[t-1], g[t]) is computed once per prepared sequence
-(:mod:`bench.metrics.reference`).
+The ground truth's terms, LPIPS(g[t-1], g[t]) and OF(g[t-1], g[t]), are computed once per prepared
+sequence (:mod:`bench.metrics.reference`).
 
 Differences from the paper's script: it drops the first and last two frames of each clip and crops
 frames before LPIPS; here every frame pair is used and LPIPS sees the whole frame.
@@ -101,18 +101,40 @@ class TemporalOpticalFlow(Metric):
 
     def reset(self) -> None:
         super().reset()
-        self._prev = None
+        self._prev = None  # last frame's grey images (ref, dist)
+        self._flows: list[np.ndarray] = []  # OF(g[t-1], g[t]) for t = 1, 2 ..., cropped
+        self._cached = None  # the same, from the reference cache
+        self._t = 0
+
+    def begin(self, workdir=None) -> None:
+        import cv2
+
+        cached = self.stored_reference(opencv=cv2.__version__)
+        self._cached = None if cached is None else cached["ground_truth_flow"]
 
     def update(self, ref, dist) -> None:
         import cv2
 
+        sides = (dist,) if self._cached is not None else (ref, dist)
         grey = [cv2.cvtColor(np.clip(np.rint(f.rgb() * 255), 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-                for f in (ref, dist)]
+                for f in sides]
         if self._prev is None:
             self._values["tof"].append(math.nan)
         else:
-            of_g = cv2.calcOpticalFlowFarneback(self._prev[0], grey[0], None, *FARNEBACK)
-            of_b = cv2.calcOpticalFlowFarneback(self._prev[1], grey[1], None, *FARNEBACK)
-            diff = crop_8x8(of_g) - crop_8x8(of_b)
+            if self._cached is not None:
+                of_g = self._cached[self._t - 1]
+            else:
+                of_g = crop_8x8(cv2.calcOpticalFlowFarneback(self._prev[0], grey[0], None, *FARNEBACK))
+                self._flows.append(of_g)
+            of_b = cv2.calcOpticalFlowFarneback(self._prev[-1], grey[-1], None, *FARNEBACK)
+            diff = of_g - crop_8x8(of_b)
             self._values["tof"].append(float(np.sqrt((diff.astype(np.float64) ** 2).sum(-1)).mean()))
         self._prev = grey
+        self._t += 1
+
+    def result(self):
+        if self._cached is None and self._flows:
+            import cv2
+
+            self.store_reference({"ground_truth_flow": np.stack(self._flows)}, opencv=cv2.__version__)
+        return super().result()
