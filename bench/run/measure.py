@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,6 +33,24 @@ class Measurement:
     seconds: float
 
 
+_torch_threads: int | None = None
+
+
+def limit_torch_threads(n: int | None) -> None:
+    """Let torch use ``n`` threads in this process (a job's share of the cores), applied now if torch
+    is imported, else when a metric that uses torch imports it (importing torch takes seconds that a
+    run of PSNR and MS-SSIM alone does not need)."""
+    global _torch_threads
+    _torch_threads = n
+    _apply_torch_threads()
+
+
+def _apply_torch_threads() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and _torch_threads and torch.get_num_threads() != _torch_threads:
+        torch.set_num_threads(_torch_threads)
+
+
 def batch_size() -> int:
     try:
         return max(1, int(os.environ.get("BENCH_METRIC_BATCH", "4")))
@@ -51,6 +70,7 @@ def measure(seq: PreparedSequence, decoded: Decoded, metric_names: list[str], de
     frames are requantised to the source's bit depth first. The frame counts must match."""
     t0 = time.perf_counter()
     names = canonical_names(metric_names)  # imports the metrics' modules (and torch, where they use it)
+    _apply_torch_threads()
     device = torch_device(device)
     metrics = [create_metric(n, device=device) for n in names]
     reference = ground_truth(seq)

@@ -31,7 +31,7 @@ from ..hashing import identity_hash
 from ..results.row import ResultRow
 from ..results.store import Store
 from ..suites.sequences import PreparedSequence
-from .measure import measure
+from .measure import limit_torch_threads, measure
 from .progress import TargetProgress, announce
 from .solver import solve
 
@@ -94,10 +94,7 @@ def run_job(job: Job, index: int = 0, wait: bool = True) -> JobReport:
 
 def _run_job(job: Job, index: int) -> JobReport:
     t_start = time.perf_counter()
-    if job.torch_threads:
-        import torch
-
-        torch.set_num_threads(job.torch_threads)
+    limit_torch_threads(job.torch_threads)
     codec, seq = job.codec, job.seq
     store = Store(job.store_path)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{codec.name}-{seq.name}-"))
