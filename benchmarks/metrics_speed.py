@@ -99,6 +99,8 @@ def main() -> None:
     ap.add_argument("--output", type=Path)
     a = ap.parse_args()
     os.environ["BENCH_METRIC_BATCH"] = str(a.batch)
+    # both sides every time: the reference cache's gain is benchmarks/reference_once.py's figure
+    os.environ.setdefault("BENCH_REFERENCE_CACHE_MB", "0")
     seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("BENCH_DATA_DIR", str(Path(tmp) / "datasets"))

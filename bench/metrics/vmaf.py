@@ -3,9 +3,11 @@ inside the imageio-ffmpeg wheel (Debian's ffmpeg has no libvmaf; set ``BENCH_FFM
 another build).
 
 Models: ``vmaf_v0.6.1`` (the standard model, 1080p viewing) and ``vmaf_v0.6.1neg`` (no enhancement
-gain: it does not reward sharpening), both built into libvmaf. Frames are written as raw YUV at the
-source's bit depth into the measurement's private work folder (the decoded frames after the same
-requantisation every other metric sees), scored in one ffmpeg run, and deleted. The per-frame
+gain: it does not reward sharpening), both built into libvmaf. The decoded frames are written as raw YUV at
+the source's bit depth into the measurement's private work folder (after the same requantisation
+every other metric sees), scored in one ffmpeg run against the prepared sequence's own raw YUV file
+(no copy of the reference is written; without a prepared file, the reference frames are written
+too), and deleted. The per-frame
 scores come from libvmaf's JSON log; the summary is their mean (libvmaf's default pooling).
 """
 from __future__ import annotations
@@ -53,7 +55,11 @@ class VMAF(Metric):
         if not has_libvmaf():
             raise BenchError(f"VMAF: {ffmpeg_exe()} has no libvmaf filter (use imageio-ffmpeg's, or set BENCH_FFMPEG)")
         self._dir = Path(tempfile.mkdtemp(prefix="vmaf-", dir=workdir))
-        self._files = {s: open(self._dir / f"{s}.yuv", "wb") for s in ("ref", "dist")}
+        ref = self.reference
+        # the prepared sequence's raw YUV is the reference itself: no second copy of it
+        self._ref_yuv = ref.yuv if ref is not None and ref.yuv is not None and Path(ref.yuv).is_file() else None
+        sides = ("dist",) if self._ref_yuv else ("ref", "dist")
+        self._files = {s: open(self._dir / f"{s}.yuv", "wb") for s in sides}
         self._fmt = None
         self._count = 0
 
@@ -61,7 +67,8 @@ class VMAF(Metric):
         if self._dir is None:
             self.begin()
         self._fmt = ref.format
-        self._files["ref"].write(ref.to_bytes())
+        if "ref" in self._files:
+            self._files["ref"].write(ref.to_bytes())
         self._files["dist"].write(dist.to_bytes())
         self._count += 1
 
@@ -89,7 +96,7 @@ class VMAF(Metric):
         log = self._dir / "vmaf.json"
         graph = f"[0:v][1:v]libvmaf=log_fmt=json:log_path={log.as_posix()}:n_threads={self.threads}:model={models}"
         run_tool([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                  *raw, "-i", self._dir / "dist.yuv", *raw, "-i", self._dir / "ref.yuv",
+                  *raw, "-i", self._dir / "dist.yuv", *raw, "-i", self._ref_yuv or self._dir / "ref.yuv",
                   "-lavfi", graph, "-f", "null", "-"], what="ffmpeg libvmaf")
         data = json.loads(log.read_text())
         frames = sorted(data["frames"], key=lambda f: f["frameNum"])

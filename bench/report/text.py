@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..metrics import all_outputs
+from ..metrics import all_outputs, metric_class, metric_names
+from ..results.store import Store
 from ..results.tables import load_frame, name_estimated
 from .hull import DEFAULT_METRIC, with_ladders
 from .rd_curves import matched_sequences
@@ -41,6 +42,7 @@ def text_report(store_path: str | Path, suite: str | None = None, ladder_metric:
         lines.append("")
     for su, g in df[df["target_bpp"].notna()].groupby("suite", sort=True):
         lines += suite_average_lines(su, g, outputs)
+    lines += missing_metric_notes(store_path, suite)
     return "\n".join(lines)
 
 
@@ -84,3 +86,19 @@ def _cell(v) -> str:
     if isinstance(v, float):
         return f"{v:.5g}"
     return str(v)
+
+
+def missing_metric_notes(store_path: str | Path, suite: str | None = None) -> list[str]:
+    """One line per metric that some measured results have and others lack (not NaN: never
+    measured), saying which command adds it."""
+    owner = {o.name: n for n in metric_names() for o in metric_class(n).outputs}
+    with Store(store_path, readonly=True) as store:
+        rows = [r for r in store.results() if r.status != "failed" and r.bitstream and r.metrics
+                and (suite is None or r.suite == suite)]
+    have = [{owner[k] for k in r.metrics if k in owner} for r in rows]
+    every = set().union(*have) if have else set()
+    lacking = {m: sum(1 for h in have if m not in h) for m in sorted(every)}
+    everything = ",".join(m for m in metric_names() if m in every)
+    return [f"note: {n} of {len(rows)} results lack {m}: run their sweep again with `--metrics {everything}` "
+            f"(`bench run` adds missing metrics from the kept bitstreams, without encoding)"
+            for m, n in lacking.items() if n]

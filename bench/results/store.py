@@ -164,6 +164,26 @@ class Store:
             c.execute(f"INSERT OR REPLACE INTO results ({','.join(RESULT_COLUMNS)}) VALUES "
                       f"({','.join('?' * len(RESULT_COLUMNS))})", values)
 
+    def add_metrics(self, key: str, summary: dict, per_frame: dict, info: dict, note: dict) -> bool:
+        """Add metric outputs to the stored row ``key`` in one transaction: only outputs the row lacks
+        are written (its other columns and values stay as they are); ``info`` joins the configuration's
+        ``metric_info`` and ``note`` its ``remeasured`` list. False if the row is gone."""
+        with self._tx() as c:
+            found = c.execute("SELECT metrics, per_frame, config FROM results WHERE key=?", (key,)).fetchone()
+            if found is None:
+                return False
+            metrics, frames, config = (json.loads(v) if v else {} for v in found)
+            new = [k for k in summary if k not in metrics]
+            metrics.update({k: summary[k] for k in new})
+            frames.update({k: per_frame[k] for k in new if k in per_frame})
+            config.setdefault("metric_info", {}).update({k: v for k, v in info.items()
+                                                        if k not in config["metric_info"]})
+            config["metrics"] = list(dict.fromkeys(list(config.get("metrics") or []) + list(info)))
+            config.setdefault("remeasured", []).append(note)
+            c.execute("UPDATE results SET metrics=?, per_frame=?, config=? WHERE key=?",
+                      (_dumps(metrics), _dumps(frames), _dumps(config), key))
+        return True
+
     def status_of(self, keys: list[str]) -> dict[str, str]:
         out = {}
         for i in range(0, len(keys), 500):
@@ -171,6 +191,18 @@ class Store:
             cur = self._conn.execute(f"SELECT key, status FROM results WHERE key IN ({','.join('?' * len(chunk))})",
                                      chunk)
             out.update(dict(cur.fetchall()))
+        return out
+
+    def rows_of(self, keys: list[str]) -> dict[str, tuple[str, str]]:
+        """(run_id, status) of each stored row among ``keys``."""
+        if self._empty:
+            return {}
+        out = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            cur = self._conn.execute(f"SELECT key, run_id, status FROM results WHERE key IN "
+                                     f"({','.join('?' * len(chunk))})", chunk)
+            out.update({k: (r, s) for k, r, s in cur.fetchall()})
         return out
 
     def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:

@@ -5,6 +5,7 @@ import os
 import platform
 import socket
 import sys
+from importlib import metadata
 
 from .. import __version__
 
@@ -19,18 +20,14 @@ def describe() -> dict:
         env["ffmpeg_path"] = ffmpeg_exe()
     except Exception as exc:  # noqa: BLE001 - recorded, not fatal
         env["ffmpeg"] = f"unavailable: {exc}"
-    try:
-        import torch
-
-        env["torch"] = torch.__version__
-        env["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except Exception:  # noqa: BLE001
-        env["torch"] = None
-    for mod in ("numpy", "piq", "joblib"):
-        try:
-            env[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001
-            env[mod] = None
+    for pkg in ("torch", "numpy", "piq", "joblib", "opencv-python-headless", "opencv-python"):
+        try:  # from the installed package's metadata: importing torch alone takes seconds
+            env[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            env[pkg] = None
+    # the GPU, where the run's metrics use torch (their modules, already imported, imported it)
+    torch = sys.modules.get("torch")
+    env["cuda"] = torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else None
     return env
 
 

@@ -33,7 +33,8 @@ from ..results.row import ResultRow
 from ..results.store import Store
 from ..suites.sequences import PreparedSequence
 from . import environment
-from .measure import measure
+from .measure import limit_torch_threads, measure
+from .progress import TargetProgress, announce
 from .solver import solve
 
 
@@ -99,10 +100,7 @@ def run_job(job: Job, index: int = 0, wait: bool = True) -> JobReport:
 
 def _run_job(job: Job, index: int) -> JobReport:
     t_start = time.perf_counter()
-    if job.torch_threads:
-        import torch
-
-        torch.set_num_threads(job.torch_threads)
+    limit_torch_threads(job.torch_threads)
     codec, seq = job.codec, job.seq
     store = job.sink or Store(job.store_path)
     job.worker = job.worker or environment.process()
@@ -119,6 +117,7 @@ def _run_job(job: Job, index: int) -> JobReport:
         cache = store.probes(ckey, seq.key)
         lo, hi = codec.knob_range(seq) if todo else (None, None)
         for target, key in todo:
+            announce(job.lock, f"{codec.name}/{seq.name} {target:g} bpp")
             deadline = time.monotonic() + job.timeout if job.timeout else None
             config = {}
 
@@ -169,6 +168,7 @@ def _run_job(job: Job, index: int) -> JobReport:
             if row.status == "failed":
                 report.errors.append(f"{codec.name} on {seq.name} at {target:g} bpp: {row.error}")
     finally:
+        announce(job.lock, None)
         store.close()
         shutil.rmtree(work, ignore_errors=True)
     report.wall_s = time.perf_counter() - t_start
@@ -194,6 +194,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
         return []
     reports: list[JobReport] = []
     bar = tqdm(total=sum(len(j.targets) for j in jobs), unit="target", disable=not progress, dynamic_ncols=True)
+    watch = TargetProgress(jobs, bar).start()  # the bar moves as each target is stored
     try:
         # first every job whose lock is free, then, waiting for their locks, those another process held
         todo, wait = list(enumerate(jobs)), False
@@ -212,6 +213,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
         _record_lost(jobs, f"worker lost: {type(exc).__name__}: {exc}")
         raise BenchError(f"the sweep stopped: {type(exc).__name__}: {exc} (finished results are stored)") from exc
     finally:
+        watch.stop()
         bar.close()
     return reports
 
@@ -219,8 +221,6 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, backend: str = "loky", progress: 
 def _collect(results, reports: list, bar) -> None:
     for rep in results:
         reports.append(rep)
-        bar.update(len(rep.statuses) + rep.found_done)
-        bar.set_postfix_str(f"{rep.codec}/{rep.sequence}")
 
 
 def _record_lost(jobs: list[Job], error: str) -> None:

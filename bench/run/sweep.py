@@ -19,6 +19,7 @@ from ..suites.sequences import SequenceOptions, prepare
 from . import environment
 from .cluster import check_scheduler, run_on_cluster
 from .ladder import ladder_plan
+from .remeasure import add_missing_metrics
 from .runner import Job, run_jobs
 
 DEFAULT_TARGETS = (0.001, 0.002, 0.004, 0.008)
@@ -116,7 +117,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             log(f"preparing {suite.name}/{s.name} ({opts.for_sequence(s).to_dict()})")
             prepared.append(prepare(s, opts, data_dir() / "cache"))
         jobs, skipped, planned = [], 0, 0
-        unavailable_rows = []
+        unavailable_rows, stored = [], []  # stored: keys of measured results (they may lack a metric)
         for codec, on in ladder_plan(codecs, prepared, cfg.targets, store, log):  # a ladder: one per scale
             try:
                 codec.check_available()
@@ -134,6 +135,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
                 todo = [(t, k) for t, k in zip(targets, keys) if have.get(k) not in done]
                 planned += len(targets)
                 skipped += len(targets) - len(todo)
+                stored += [] if problem else [k for k in keys if have.get(k) in ("ok", "unreachable")]
                 if not todo:
                     continue
                 job = Job(codec, cfg_c, ps, [t for t, _ in todo], [k for _, k in todo], list(cfg.metrics),
@@ -148,6 +150,7 @@ def sweep(cfg: SweepConfig, argv: list[str] | None = None, log=print) -> SweepSu
             store.put_result(row)
         if skipped:
             log(f"{skipped} of {planned} results already stored: skipped")
+        add_missing_metrics(store_path, stored, cfg.metrics, cfg.device, log)  # no encoding
         if cfg.backend == "dask":
             reports = run_on_cluster(jobs, cfg.jobs, cfg.scheduler, cfg.progress)
         else:
