@@ -110,7 +110,9 @@ class SequenceOptions:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["size"] = f"{self.size[0]}x{self.size[1]}" if self.size else None
-        d["fps"] = str(self.fps) if self.fps is not None else None
+        d.pop("fps")  # a target rate only where one is asked for: other options keep the keys they had
+        if self.fps is not None:
+            d["fps"] = str(self.fps)
         return d
 
     @classmethod
