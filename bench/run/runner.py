@@ -133,10 +133,12 @@ def _run_job(job: Job, index: int) -> JobReport:
             try:
                 sol = solve(target, rate, codec.knob, cache, lo, hi)
                 bs = bitstreams.get(sol.knob)
-                if bs is None:  # probed in an earlier run: encode again to get the file
+                again = 0.0
+                if bs is None:  # probed in an earlier run (or by a ladder's plan): encode again to get the file
                     bs = codec.encode(seq, sol.knob, work / "probes", deadline)
                     codec_s += bs.encode_s
                     bitstreams[sol.knob] = bs
+                    again = bs.encode_s
                 if sol.knob not in measured:
                     dec = codec.decode(bs, seq, work / "decoded", deadline)
                     codec_s += dec.decode_s
@@ -151,7 +153,7 @@ def _run_job(job: Job, index: int) -> JobReport:
                                decode_s=dec.decode_s, metrics_s=m.seconds, encode_cmd=bs.cmd, decode_cmd=dec.cmd,
                                bitstream=kept, metrics=m.summary, per_frame=m.per_frame,
                                error=sol.message or None, log=bs.log[-4000:] or None)
-                config = {"solver": {"probes": sol.probes, "encodes": sol.encodes}, "metric_info": m.info,
+                config = {"solver": {"probes": sol.probes, "encodes": sol.encodes, "encoded_again_s": again}, "metric_info": m.info,
                           "bitstream_meta": bs.meta, **({"decoder_check": check} if check else {})}
             except CodecFailed as exc:
                 outcome = dict(status="failed", error=str(exc), log=exc.stderr_tail or None,
