@@ -185,24 +185,27 @@ class Store:
         return True
 
     def status_of(self, keys: list[str]) -> dict[str, str]:
-        out = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            cur = self._conn.execute(f"SELECT key, status FROM results WHERE key IN ({','.join('?' * len(chunk))})",
-                                     chunk)
-            out.update(dict(cur.fetchall()))
-        return out
+        """The status of each stored row among ``keys``."""
+        return {k: s for k, s in self._select_keys("key, status", keys)}
 
     def rows_of(self, keys: list[str]) -> dict[str, tuple[str, str]]:
         """(run_id, status) of each stored row among ``keys``."""
+        return {k: (r, s) for k, r, s in self._select_keys("key, run_id, status", keys)}
+
+    def results_of(self, keys: list[str]) -> list[ResultRow]:
+        """The stored rows among ``keys``."""
+        rows = []
+        for chunk in _chunks(keys):
+            rows += self.results(f"key IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        return rows
+
+    def _select_keys(self, columns: str, keys: list[str]) -> list[tuple]:
         if self._empty:
-            return {}
-        out = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            cur = self._conn.execute(f"SELECT key, run_id, status FROM results WHERE key IN "
-                                     f"({','.join('?' * len(chunk))})", chunk)
-            out.update({k: (r, s) for k, r, s in cur.fetchall()})
+            return []
+        out = []
+        for chunk in _chunks(keys):
+            out += self._conn.execute(f"SELECT {columns} FROM results WHERE key IN "
+                                      f"({','.join('?' * len(chunk))})", chunk).fetchall()
         return out
 
     def results(self, where: str = "", params: tuple = ()) -> list[ResultRow]:
@@ -234,3 +237,8 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
+    """``keys`` in pieces small enough for one SQLite ``IN (...)`` list."""
+    return [keys[i:i + size] for i in range(0, len(keys), size)]

@@ -40,11 +40,7 @@ class Remeasured:
 
 def lacking(store: Store, keys: list[str], metrics: list[str]) -> list[ResultRow]:
     """The stored rows among ``keys`` that have a measurement but lack one of ``metrics``."""
-    rows = []
-    for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        rows += store.results(f"key IN ({','.join('?' * len(chunk))})", tuple(chunk))
-    return [r for r in rows if r.metrics and missing_metrics(r, metrics)]
+    return [r for r in store.results_of(keys) if r.metrics and missing_metrics(r, metrics)]
 
 
 def add_missing_metrics(store_path: Path, keys: list[str], metrics: list[str], device: str | None = None,
