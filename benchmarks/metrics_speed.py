@@ -22,13 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from x265_decoded import x265_decoded  # the module beside this script
 
-from bench.codecs import create_codec
 from bench.metrics import metric_class
 from bench.paths import write_benchmark_figures
 from bench.run.measure import measure
-from bench.suites import get_suite
-from bench.suites.sequences import SequenceOptions, prepare
 
 METRICS = ["psnr", "ms-ssim", "lpips", "lpips-vgg", "dists", "vmaf", "fid", "fvd", "tlp", "tof"]
 
@@ -101,12 +99,9 @@ def main() -> None:
     os.environ["BENCH_METRIC_BATCH"] = str(a.batch)
     # both sides every time: the reference cache's gain is benchmarks/reference_once.py's figure
     os.environ.setdefault("BENCH_REFERENCE_CACHE_MB", "0")
-    seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("BENCH_DATA_DIR", str(Path(tmp) / "datasets"))
-        p = prepare(seq, SequenceOptions(frames=a.frames, fps_step=1))
-        codec = create_codec("x265")
-        dec = codec.decode(codec.encode(p, 38, Path(tmp)), p, Path(tmp))
+        p, dec = x265_decoded(Path(tmp), a.frames)
         n = p.num_frames
         measure(p, dec, ["lpips", "lpips-vgg", "dists", "fid", "fvd"], device=a.device)  # warm-up: load weights
         ours, values = {}, {}

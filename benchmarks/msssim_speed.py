@@ -18,12 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from x265_decoded import x265_decoded  # the module beside this script
 
-from bench.codecs import create_codec
 from bench.metrics import create_metric
 from bench.paths import write_benchmark_figures
-from bench.suites import get_suite
-from bench.suites.sequences import SequenceOptions, prepare
 from bench.video import open_video
 
 
@@ -45,12 +43,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--output", type=Path)
     a = ap.parse_args()
-    seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("BENCH_DATA_DIR", str(Path(tmp) / "datasets"))
-        p = prepare(seq, SequenceOptions(frames=a.frames, fps_step=1))
-        codec = create_codec("x265")
-        dec = codec.decode(codec.encode(p, 38, Path(tmp)), p, Path(tmp))
+        p, dec = x265_decoded(Path(tmp), a.frames)
         pairs = list(zip(p.reader().frames(), open_video(dec.path, width=p.width, height=p.height).frames()))
     for f in pairs[0]:  # warm-up: imports, RGB conversion
         f.rgb()

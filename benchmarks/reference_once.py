@@ -18,16 +18,13 @@ import argparse
 import math
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from x265_decoded import x265_decoded  # the module beside this script
 
-from bench.codecs import create_codec
 from bench.paths import write_benchmark_figures
 from bench.run.measure import measure
-from bench.suites import get_suite
-from bench.suites.sequences import SequenceOptions, prepare
 
 
 def main() -> None:
@@ -40,12 +37,9 @@ def main() -> None:
     ap.add_argument("--output", type=Path)
     a = ap.parse_args()
     names = a.metrics.split(",")
-    seq = next(s for s in get_suite("demo").sequences if s.name == "bigbuckbunny")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["BENCH_DATA_DIR"] = str(Path(tmp) / "datasets")  # an empty reference cache
-        p = prepare(seq, SequenceOptions(frames=a.frames, fps_step=a.fps_step))
-        codec = create_codec("x265")
-        dec = codec.decode(codec.encode(p, 40, Path(tmp)), p, Path(tmp))
+        p, dec = x265_decoded(Path(tmp), a.frames, a.fps_step, qp=40)
         os.environ["BENCH_REFERENCE_CACHE_MB"] = "0"
         measure(p, dec, names, device=a.device)  # warm-up: weights loaded, nothing cached
         before = measure(p, dec, names, device=a.device)
