@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..files import atomic_write
 from ..metrics import all_outputs
-from .bd_tables import MEASURED
+from .rd_curves import matched_averages
 
 DAGGER = r"$^\dagger$"
 
@@ -95,22 +95,8 @@ def _bd_sequences(stem: Path, suite: str, per_sequence: dict, anchor: str, outpu
 
 
 # --- metrics at matched bpp ---------------------------------------------------------------------
-def matched_points(df: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
-    """Per codec and target: the achieved bpp and every output averaged over the sequences where
-    the target was reached (status ok), kept only where every sequence of the codec reached it."""
-    ok = df[(df["status"] == "ok") & df["target_bpp"].notna()]
-    rows = []
-    for codec, g in ok.groupby("codec", sort=True):
-        nseq = df[(df["codec"] == codec) & df["status"].isin(MEASURED)]["sequence"].nunique()
-        for t, h in g.groupby("target_bpp", sort=True):
-            if h["sequence"].nunique() == nseq and nseq:
-                rows.append({"codec": codec, "target_bpp": t, "sequences": nseq, "bpp": h["bpp"].mean(),
-                             **{o: h[o].mean() for o in outputs if o in h}})
-    return pd.DataFrame(rows, columns=["codec", "target_bpp", "sequences", "bpp", *outputs])
-
-
 def _matched(stem: Path, suite: str, df: pd.DataFrame, outputs: list[str]) -> list[Path]:
-    pts = matched_points(df, outputs)
+    pts = matched_averages(df, outputs)
     if not len(pts):
         return []
     meta = all_outputs()
@@ -123,7 +109,7 @@ def _matched(stem: Path, suite: str, df: pd.DataFrame, outputs: list[str]) -> li
     body = [[f"{r['target_bpp']:g}", _tex(r["codec"]), f"{r['bpp']:.4f}"] + [_num(r.get(o)) for o in outputs]
             for r in pts.sort_values(["target_bpp", "codec"]).to_dict("records")]
     caption = (f"Metrics at matched bitrates on {_tex(suite)}: at each target, the achieved bpp and each metric "
-               f"averaged over the sequences where the codec reached the target.")
+               f"averaged over the sequences where every codec that reached the target reached it.")
     tex = _latex(head, body, caption, f"tab:{_file_name(suite)}-matched", group_by_first=True)
     atomic_write(path.with_suffix(".tex"), tex)
     return [path.with_suffix(".csv"), path.with_suffix(".tex")]

@@ -42,6 +42,21 @@ def matched_sequences(df: pd.DataFrame, target: float) -> tuple[list[str], list[
     return codecs, seqs, absent
 
 
+def matched_averages(df: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """Per target and codec of one suite's run rows ``df``: the achieved bpp and each of ``outputs``
+    averaged over the sequences where every codec that met the target met it
+    (:func:`matched_sequences`); ``sequences`` says how many."""
+    rows = []
+    runs = df[df["target_bpp"].notna()]
+    for t in sorted(runs["target_bpp"].unique()):
+        _, seqs, _ = matched_sequences(runs, t)
+        h = runs[(runs["target_bpp"] == t) & (runs["status"] == "ok") & runs["sequence"].isin(seqs)]
+        for codec, hc in h.groupby("codec", sort=True):
+            rows.append({"target_bpp": t, "codec": codec, "sequences": len(seqs), "bpp": hc["bpp"].mean(),
+                         **{o: hc[o].mean() for o in outputs if o in hc}})
+    return pd.DataFrame(rows, columns=["target_bpp", "codec", "sequences", "bpp", *outputs])
+
+
 def suite_average(df: pd.DataFrame, output: str) -> pd.DataFrame:
     """Rows (codec, bits_source, bpp, value, sequences) of the suite-average curve for ``output``."""
     out = []

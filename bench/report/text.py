@@ -17,7 +17,7 @@ from ..metrics import all_outputs, metric_class, metric_names
 from ..results.store import Store
 from ..results.tables import load_frame, name_estimated
 from .hull import DEFAULT_METRIC, with_ladders
-from .rd_curves import matched_sequences
+from .rd_curves import matched_averages, matched_sequences
 
 
 def text_report(store_path: str | Path, suite: str | None = None, ladder_metric: str = DEFAULT_METRIC) -> str:
@@ -50,19 +50,17 @@ def suite_average_lines(suite: str, g: pd.DataFrame, outputs: list[str]) -> list
     nseq = g["sequence"].nunique()
     lines = [(f"== {suite}: suite average at each target, over the sequences where every codec that met the "
               f"target met it (of {nseq})")]
-    rows, notes = [], []
+    notes = []
     for t in sorted(g["target_bpp"].unique()):
         codecs, seqs, absent = matched_sequences(g, t)
         if absent:
             notes.append(f"   {t:g} bpp: target not reached on any sequence by {', '.join(absent)}")
         if codecs and not seqs:
             notes.append(f"   {t:g} bpp: no sequence where {', '.join(codecs)} all met it")
-        h = g[(g["target_bpp"] == t) & (g["status"] == "ok") & g["sequence"].isin(seqs) & g["codec"].isin(codecs)]
-        for codec, hc in h.groupby("codec", sort=True):
-            rows.append({"target_bpp": t, "sequences": f"{len(seqs)} of {nseq}", "codec": codec,
-                         "bpp": hc["bpp"].mean(), **{o: hc[o].mean() for o in outputs if o in hc}})
-    if rows:
-        lines += format_table(pd.DataFrame(rows))
+    avg = matched_averages(g, [o for o in outputs if o in g])
+    if len(avg):
+        avg["sequences"] = avg["sequences"].map(lambda n: f"{n} of {nseq}")
+        lines += format_table(avg[["target_bpp", "sequences", "codec", *avg.columns[3:]]])
     return lines + notes + [""]
 
 
