@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--gif-frames", type=int, help="at most N frames per GIF (default: all)")
     rep.add_argument("--ladder-metric", default="psnr_yuv",
                      help="metric output that picks a resolution ladder's best scale at each target (default psnr_yuv)")
+    rep.add_argument("--match-tolerance", type=float, default=0.25,
+                     help="a target counts as met when the stored bpp is within this fraction of it (default 0.25: "
+                          "±25 %%); rows further off are shown as off-target and left out of matched-bpp comparisons")
     rep.add_argument("--no-gifs", action="store_true", help="plots and tables only (no re-decoding)")
     rep.add_argument("--text", action="store_true", help="print the text tables only; build no HTML")
     rep.add_argument("--open", action="store_true", help="open index.html in a browser when done")
@@ -150,10 +153,11 @@ def cmd_report(a) -> int:
     from .paths import reports_dir, store_location
     from .report.gifs import GifSettings
     from .report.html import ReportOptions, build_report, parse_ranges
+    from .report.targets import check_tolerance
     from .report.text import text_report
 
     store = store_location(a.store).path
-    print(text_report(store, a.suite, a.ladder_metric))
+    print(text_report(store, a.suite, a.ladder_metric, check_tolerance(a.match_tolerance)))
     if a.text:
         return 0
     if a.gif_width < 16 or a.gif_width % 2:
@@ -162,7 +166,8 @@ def cmd_report(a) -> int:
         raise BenchError("--gif-fps and --gif-frames must be positive")
     opts = ReportOptions(output=a.output or reports_dir() / "html", suite=a.suite, anchor=a.anchor,
                          ranges=parse_ranges(a.ranges), gif=GifSettings(a.gif_width, a.gif_fps, a.gif_frames),
-                         gifs=not a.no_gifs, log=lambda m: print(m, file=sys.stderr), ladder_metric=a.ladder_metric)
+                         gifs=not a.no_gifs, log=lambda m: print(m, file=sys.stderr), ladder_metric=a.ladder_metric,
+                         match_tolerance=a.match_tolerance)
     from .report.protocol_defaults import with_protocol
 
     opts = with_protocol(opts, store, _given(a.argv, "report"))

@@ -28,7 +28,7 @@ def test_full_scale_keeps_its_configuration_and_sizes_round_to_the_encoder():
     assert coded_size(640, 272, 0.35, 2) == (224, 96)
     assert coded_size(640, 272, 0.35, 8) == (224, 96) and coded_size(176, 144, 0.18, 8) == (32, 32)
     assert coded_size(1280, 720, 1.0) == (1280, 720)
-    assert parse_scales("x265", "0.5,1,0.25") == [1.0, 0.5, 0.25] and parse_scales("x265", "auto") == "auto"
+    assert parse_scales("x265", "0.5,1,0.25") == [(1.0, 1), (0.5, 1), (0.25, 1)] and parse_scales("x265", "auto") == "auto"
     with pytest.raises(InputError, match="x265.scales"):
         parse_scales("x265", "0.5,2")
     with pytest.raises(InputError, match="scale=1.5"):
@@ -135,3 +135,72 @@ def test_hull_metric_must_be_stored(tmp_path):
     df = pd.DataFrame([_row("c", "s1", 0.01, "ok", 26, scale=0.5).flat()])
     with pytest.raises(InputError, match="--ladder-metric 'lpips'"):
         with_ladders(df, "lpips")
+
+
+def test_temporal_rungs_are_options_with_their_own_keys():
+    assert parse_scales("x265", "0.25/3,0.5") == [(1.0, 1), (0.5, 1), (0.25, 3)]
+    with pytest.raises(InputError, match="x265.scales"):
+        parse_scales("x265", "0.25/9")
+    every = create_codec("x265", frame_step=1).config()
+    assert every == create_codec("x265").config()  # full frame rate keeps the key it had
+    third = create_codec("x265", frame_step=3).config()["options"]
+    assert third["frame_step"] == 3 and "scale" not in third  # full size: no resize options
+    with pytest.raises(InputError, match="frame_step=0"):
+        create_codec("x265", frame_step=0).config()
+
+
+def test_frames_picked_and_held_round_trip(tmp_path):
+    from bench.codecs.scaled import coded_frames, hold_frames, pick_frames
+
+    src, picked, held = tmp_path / "s.yuv", tmp_path / "p.yuv", tmp_path / "h.yuv"
+    src.write_bytes(bytes(range(21)))  # 7 "frames" of 3 bytes
+    frames = [src.read_bytes()[3 * i:3 * i + 3] for i in range(7)]
+    pick_frames(src, picked, 3, 3, 7)
+    assert picked.read_bytes() == frames[0] + frames[3] + frames[6] and coded_frames(7, 3) == 3
+    hold_frames(picked, held, 3, 3, 7)
+    assert held.read_bytes() == frames[0] * 3 + frames[3] * 3 + frames[6]
+    with pytest.raises(InputError, match="the decoder wrote 2 frames, 3 were coded"):
+        hold_frames(tmp_path / "s.yuv", held, 9, 3, 7)
+
+
+@pytest.mark.slow
+def test_bikes_reaches_a_thousandth_of_a_bit_per_pixel_by_coding_fewer_frames(tmp_path, capsys):
+    """x265 on bikes (640x272, 15 frames): no size reaches 0.001 bpp with every frame coded (each frame's
+    headers cost more than its budget); auto goes on with every 2nd and 3rd frame and meets it."""
+    store = tmp_path / "r.sqlite"
+    args = ["--sequences", "bikes", "--codecs", "x265", "--codec-opt", "x265.scales=auto", "--bpp", "0.001"]
+    assert _run(store, *args) == 0
+    assert "x0.0625/2 (floor" in capsys.readouterr().err
+    df = load_frame(store)
+    hull = with_ladders(df)
+    row = hull[hull["codec"] == "x265 [ladder]"].iloc[0]
+    assert row["status"] == "ok" and row["frame_step"] > 1 and "frames" in row["rung"]
+    assert abs(row["bpp"] / 0.001 - 1) < 0.1 and row["frames"] == 15  # measured on all 15 source frames
+    meta = row["config"]["bitstream_meta"]
+    assert meta["coded_frames"] == -(-15 // row["frame_step"]) and meta["frames_between"] == "held (repeated)"
+    assert row["bits"] == Path(row["bitstream"]).stat().st_size * 8
+    probes = _probe_count(store)
+    with sqlite3.connect(store) as c:
+        c.execute("DELETE FROM results")
+    assert _run(store, *args) == 0 and _probe_count(store) == probes  # every floor and probe reused
+
+
+def test_ok_rows_far_from_their_target_are_off_target_in_reports(tmp_path):
+    from bench.report.targets import OFF_TARGET, mark_off_target
+
+    far = _row("a", "s1", 0.004, "ok", 30)
+    far.bpp, far.miss = 0.0066, 0.66  # x264 between QP 68 (0.0066) and 69 (0.0013) on bikes
+    rows = [far, _row("a", "s2", 0.004, "ok", 31), _row("b", "s1", 0.004, "ok", 29), _row("b", "s2", 0.004, "ok", 28)]
+    store = tmp_path / "r.sqlite"
+    with Store(store) as st:
+        for r in rows:
+            st.put_result(r)
+    df = mark_off_target(load_frame(store))
+    assert df.set_index(["codec", "sequence"]).loc[("a", "s1"), "status"] == OFF_TARGET
+    assert (df["status"] == "ok").sum() == 3
+    assert mark_off_target(load_frame(store), 0.7)["status"].eq("ok").all()  # a looser tolerance keeps it
+    text = text_report(store)
+    assert "off-target" in text
+    avg = text[text.index("suite average"):]
+    assert "1 of 2" in avg  # a did not meet 0.004 on s1: the average is over s2 only
+    assert Store(store, readonly=True).results()[0].status == "ok"  # the store is unchanged

@@ -33,6 +33,13 @@ def test_unreachable_is_reported_not_replaced():
     assert s.status == "unreachable" and s.knob == 0
 
 
+def test_an_end_of_the_range_within_one_percent_meets_the_target():
+    # VVenC's QP 63 on bigbuckbunny gave 0.0010012 bpp for a 0.001 target: met, not "unreachable"
+    floor = curve(51)
+    assert solve(floor / 1.005, curve, QP, {}).status == "ok"
+    assert solve(floor / 1.02, curve, QP, {}).status == "unreachable"
+
+
 def test_cache_is_reused_across_targets():
     cache = {}
     first = solve(0.004, curve, QP, cache)

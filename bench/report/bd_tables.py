@@ -1,6 +1,6 @@
 """BD-rate tables of stored results against an anchor codec (see :mod:`bench.report.bdrate` for one number).
 
-Per sequence: each codec's measured points (``ok`` and ``unreachable`` rows alike: both are real
+Per sequence: each codec's measured points (``ok``, ``unreachable`` and ``off-target`` rows alike: all are real
 encodes at the bpp they achieved) against the anchor's, for every metric output both have.
 Per suite: the mean of the per-sequence BD-rates, as the learned-video-coding papers' tables
 (DCVC, GLC) report it, over the same sequences for every codec of a column: those where every codec
@@ -22,8 +22,7 @@ from ..errors import InputError
 from ..metrics import all_outputs
 from ..results.row import counted_from_files
 from .bdrate import BDResult, bd_rate
-
-MEASURED = ("ok", "unreachable")
+from .targets import MEASURED
 
 
 def choose_anchor(codecs: list[str], requested: str | None = None) -> tuple[str | None, str]:

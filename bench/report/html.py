@@ -42,10 +42,11 @@ from ..metrics import all_outputs, metric_class, metric_names
 from ..results.row import ResultRow, is_import_run
 from ..results.store import Store
 from ..results.tables import name_estimated, to_frame
-from .bd_tables import MEASURED, choose_anchor, sequence_table, suite_table
+from .bd_tables import choose_anchor, sequence_table, suite_table
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
 from .hull import DEFAULT_METRIC, with_ladders
+from .targets import DEFAULT_TOLERANCE, MEASURED, mark_off_target
 from .paper_tables import write_paper_tables
 from .rd_curves import draw, sequences_note, suite_average
 from .reconstruct import NotReconstructible, prepared_source, redecode
@@ -92,6 +93,7 @@ class ReportOptions:
     log: Callable[[str], None] = print
     protocol: dict | None = None  # the protocol the runs followed (report.protocol_defaults)
     ladder_metric: str = DEFAULT_METRIC  # picks a resolution ladder's rung at each target (hull)
+    match_tolerance: float = DEFAULT_TOLERANCE  # ok rows further from their target are off-target (report.targets)
 
 
 @dataclass
@@ -156,7 +158,7 @@ class ReportBuilder:
         if not len(df):
             where = f" for suite {self.opts.suite!r}" if self.opts.suite else ""
             raise InputError(f"{self.store_path}: no results stored{where} (run `bench run` first)")
-        df = with_ladders(df, self.opts.ladder_metric)
+        df = with_ladders(mark_off_target(df, self.opts.match_tolerance), self.opts.ladder_metric)
         self.out.mkdir(parents=True, exist_ok=True)
         self.media.mkdir(exist_ok=True)
         present = [o for o in self.meta if o in df and df[o].notna().any()]
@@ -212,7 +214,7 @@ class ReportBuilder:
         for out in outputs:
             pts = df[df["status"].isin(MEASURED) & df[out].notna() & df["bpp"].notna()]
             if len(pts):
-                cur = pts[["codec", "bits_source", "bpp", "scale", out]].rename(columns={out: "value"})
+                cur = pts[["codec", "bits_source", "bpp", "rung", out]].rename(columns={out: "value"})
                 png, svg, pdf = draw(cur, out, f"{suite}/{seq}", sdir / f"rd-{slug(out)}")
                 rd.append({"output": out, "png": self._rel(png), "svg": self._rel(svg), "pdf": self._rel(pdf)})
         bd_raw = sequence_table(df, self.anchor, outputs) if self.anchor else {}

@@ -7,10 +7,12 @@ suite, sequence and target, the best of all its rungs' rows there (full scale in
 
 * among the rungs that met the target (status ``ok``), the best by the chosen metric output
   (``psnr_yuv`` unless the report is told otherwise; its direction decides what best is);
-* when no rung met it, the rung nearest the target in log-bpp (``unreachable``, as for any codec).
+* when no rung met it, the rung nearest the target in log-bpp (``unreachable`` or ``off-target``,
+  as for any codec).
 
-Every hull row is a stored row, unchanged but for its name; its ``scale`` column says which rung
-it is, and the curves label each point with it.
+Every hull row is a stored row, unchanged but for its name; its ``scale`` and ``frame_step``
+columns say which rung it is, and ``rung`` labels it (``×0.25``, ``×0.125 1/2 frames``) in
+curves, tables and GIF captions.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..metrics import all_outputs
+from .targets import MEASURED
 
 DEFAULT_METRIC = "psnr_yuv"
 TAG = " [ladder]"
@@ -34,17 +37,36 @@ def row_scale(config) -> float:
         return 1.0
 
 
+def row_frame_step(config) -> int:
+    """Every how many frames a row's codec coded one (1 for every row without the option)."""
+    opts = ((config or {}).get("codec") or {}).get("options") or {}
+    try:
+        return int(opts.get("frame_step", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def rung_text(scale: float, frame_step: int) -> str:
+    """How a row's rung is labelled: '' at full scale and frame rate, else ``×0.25``,
+    ``×0.125 1/2 frames`` (every 2nd frame coded, each held for two)."""
+    parts = ([f"×{scale:g}"] if scale < 1 else []) + ([f"1/{frame_step} frames"] if frame_step > 1 else [])
+    return " ".join(parts)
+
+
 def ladder_name(codec: str) -> str:
     return codec + TAG
 
 
 def with_ladders(df: pd.DataFrame, metric: str = DEFAULT_METRIC) -> pd.DataFrame:
-    """``df`` with a ``scale`` column, each ladder codec's smaller rungs replaced by its hull rows
-    (named ``<codec> [ladder]``), and its full-scale rows kept under its own name."""
+    """``df`` with ``scale``, ``frame_step`` and ``rung`` columns, each ladder codec's other rungs
+    replaced by its hull rows (named ``<codec> [ladder]``), and its full-scale rows kept under its own
+    name."""
     if not len(df) or "config" not in df:
-        return df.assign(scale=1.0) if len(df) else df
-    df = df.assign(scale=df["config"].map(row_scale))
-    ladders = sorted(set(df.loc[df["scale"] < 1, "codec"]))
+        return df.assign(scale=1.0, frame_step=1, rung="") if len(df) else df
+    df = df.assign(scale=df["config"].map(row_scale), frame_step=df["config"].map(row_frame_step))
+    df = df.assign(rung=[rung_text(s, n) for s, n in zip(df["scale"], df["frame_step"])])
+    below = (df["scale"] < 1) | (df["frame_step"] > 1)
+    ladders = sorted(set(df.loc[below, "codec"]))
     if not ladders:
         return df
     if metric not in df or not df[metric].notna().any():
@@ -58,7 +80,7 @@ def with_ladders(df: pd.DataFrame, metric: str = DEFAULT_METRIC) -> pd.DataFrame
             hull.append(_best(g, metric, higher))
     hull_df = pd.DataFrame(hull)
     hull_df["codec"] = hull_df["codec"].map(ladder_name)
-    plain = df[~(df["codec"].isin(ladders) & (df["scale"] < 1))]
+    plain = df[~(df["codec"].isin(ladders) & below)]
     return pd.concat([plain, hull_df], ignore_index=True)
 
 
@@ -66,7 +88,7 @@ def _best(g: pd.DataFrame, metric: str, higher: bool) -> pd.Series:
     ok = g[(g["status"] == "ok") & g[metric].notna()]
     if len(ok):
         return ok.loc[ok[metric].idxmax() if higher else ok[metric].idxmin()]
-    measured = g[g["status"].isin(("ok", "unreachable")) & g["bpp"].notna()]
+    measured = g[g["status"].isin(MEASURED) & g["bpp"].notna()]
     if len(measured):
         miss = (measured["bpp"].astype(float) / measured["target_bpp"].astype(float)).map(lambda r: abs(math.log(r)))
         return measured.loc[miss.idxmin()]

@@ -14,7 +14,7 @@ the field's tables, with every codec over the same sequences; the figure's title
 A codec that reached the target on no sequence has no point there.
 
 A resolution ladder's hull (``x265 [ladder]``, :mod:`bench.report.hull`) is drawn like any codec,
-dashed, each point below full scale labelled with its scale (``×0.5``).
+dashed, each point below full scale or frame rate labelled with its rung (``×0.5``, ``×0.125 1/2 frames``).
 Imported published curves have no targets; their suite average is taken per rate point (QP) over
 the sequences that have it.
 """
@@ -97,10 +97,10 @@ def draw(curves: pd.DataFrame, output: str, title: str, path_stem: Path) -> list
         ladder = str(codec).endswith(TAG)  # dashed, so that it shows where it follows the full-scale curve
         line, = ax.plot(g["bpp"], g["value"], marker="s" if ladder else "o", ms=4, lw=1.5, ls="--" if ladder else "-",
                         label=curve_label(codec, src))
-        if "scale" in g:
-            for b, v, s in zip(g["bpp"], g["value"], g["scale"]):
-                if pd.notna(s) and s < 1:
-                    ax.annotate(f"×{s:g}", (b, v), textcoords="offset points", xytext=(3, 4), fontsize=6,
+        if "rung" in g:
+            for b, v, r in zip(g["bpp"], g["value"], g["rung"]):
+                if isinstance(r, str) and r:
+                    ax.annotate(r, (b, v), textcoords="offset points", xytext=(3, 4), fontsize=6,
                                 color=line.get_color())
     ax.set_xscale("log")
     ax.set_xlabel("bits per pixel")

@@ -17,23 +17,25 @@ from ..metrics import all_outputs, metric_class, metric_names
 from ..results.store import Store
 from ..results.tables import load_frame, name_estimated
 from .hull import DEFAULT_METRIC, with_ladders
+from .targets import DEFAULT_TOLERANCE, mark_off_target
 from .rd_curves import matched_averages, matched_sequences
 
 
-def text_report(store_path: str | Path, suite: str | None = None, ladder_metric: str = DEFAULT_METRIC) -> str:
+def text_report(store_path: str | Path, suite: str | None = None, ladder_metric: str = DEFAULT_METRIC,
+                match_tolerance: float = DEFAULT_TOLERANCE) -> str:
     df = name_estimated(load_frame(store_path))
     if suite and len(df):
         df = df[df["suite"] == suite]
     if not len(df):
         return "(no results stored)"
-    df = with_ladders(df, ladder_metric)
+    df = with_ladders(mark_off_target(df, match_tolerance), ladder_metric)
     outputs = [o for o in all_outputs() if o in df.columns and df[o].notna().any()]
     lines = []
     for (su, seq), g in df.sort_values(["codec", "target_bpp"]).groupby(["suite", "sequence"], sort=True):
         w, h, n = (g[c].dropna() for c in ("width", "height", "frames"))
         size = f"{int(w.iloc[0])}x{int(h.iloc[0])}" if len(w) and len(h) else "size not published"
         lines.append(f"== {su}/{seq} ({size}, {f'{int(n.iloc[0])} frames' if len(n) else 'frames not published'})")
-        cols = ["codec", "target_bpp", "status", "knob", "scale", "bpp", "miss"] + outputs
+        cols = ["codec", "target_bpp", "status", "knob", "rung", "bpp", "miss"] + outputs
         t = g[[c for c in cols if c in g]].copy()
         t["miss"] = t["miss"].map(lambda v: "" if _missing(v) else f"{v * 100:.1f}%")
         lines += format_table(t)

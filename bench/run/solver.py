@@ -12,7 +12,8 @@ terminates. Probes are cached by the caller and reused across targets: solving t
 later targets of a sweep usually costs zero to two encodes.
 
 Targets the codec cannot reach are reported as ``unreachable`` with the nearest achievable rate;
-they are never silently replaced.
+they are never silently replaced. An end of the knob's range within 1 % of the target
+(``CONTINUOUS_TOL``, as for continuous knobs) meets it.
 """
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ def solve(target: float, rate: Callable[[float], float], knob: Knob, cache: dict
         edge = max(pts) if need_up else min(pts)
         if (need_up and edge[0] >= x_hi) or (not need_up and edge[0] <= x_lo):
             k_edge = sign * edge[0]
+            if abs(edge[1]) <= CONTINUOUS_TOL:  # the end of the range is within 1 % of the target: met
+                return Solution(target, k_edge, cache[k_edge], "ok", encodes, tried)
             what = "above the highest" if need_up else "below the lowest"
             return Solution(target, k_edge, cache[k_edge], "unreachable", encodes, tried,
                             f"target {target:g} bpp is {what} rate this codec reaches "
