@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BenchError
+from .results.row import DEFAULT_MATCH_TOLERANCE
 
 
 def _codec_opts(items: list[str]) -> dict[str, dict]:
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--gif-frames", type=int, help="at most N frames per GIF (default: all)")
     rep.add_argument("--ladder-metric", default="psnr_yuv",
                      help="metric output that picks a resolution ladder's best scale at each target (default psnr_yuv)")
-    rep.add_argument("--match-tolerance", type=float, default=0.25,
+    rep.add_argument("--match-tolerance", type=float, default=DEFAULT_MATCH_TOLERANCE,
                      help="a target counts as met when the stored bpp is within this fraction of it (default 0.25: "
                           "±25 %%); rows further off are shown as off-target and left out of matched-bpp comparisons")
     rep.add_argument("--no-gifs", action="store_true", help="plots and tables only (no re-decoding)")

@@ -204,3 +204,19 @@ def test_ok_rows_far_from_their_target_are_off_target_in_reports(tmp_path):
     avg = text[text.index("suite average"):]
     assert "1 of 2" in avg  # a did not meet 0.004 on s1: the average is over s2 only
     assert Store(store, readonly=True).results()[0].status == "ok"  # the store is unchanged
+
+
+@pytest.mark.slow
+def test_a_target_the_knob_steps_over_runs_at_another_rung(tmp_path, capsys):
+    """x264 on bikes jumps from 0.0013 bpp (QP 69) to 0.0066 (QP 68): 0.004 bpp cannot be met within
+    25 % at full scale, so auto runs it at another rung too, and the report marks the full-scale row."""
+    store = tmp_path / "r.sqlite"
+    assert _run(store, "--sequences", "bikes", "--codecs", "x264", "--codec-opt", "x264.scales=auto",
+                "--bpp", "0.004") == 0
+    assert "at x1 the knob steps from 0.00128 to 0.00665 bpp" in capsys.readouterr().err
+    from bench.report.targets import mark_off_target
+
+    df = with_ladders(mark_off_target(load_frame(store)))
+    assert df.loc[df["codec"] == "x264", "status"].tolist() == ["off-target"]
+    lad = df[df["codec"] == "x264 [ladder]"].iloc[0]
+    assert lad["status"] == "ok" and abs(lad["bpp"] / 0.004 - 1) < 0.25 and lad["rung"]

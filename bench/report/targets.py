@@ -17,10 +17,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import InputError
+from ..results.row import DEFAULT_MATCH_TOLERANCE
 
 OFF_TARGET = "off-target"
 MEASURED = ("ok", "unreachable", OFF_TARGET)  # statuses with a real measured point
-DEFAULT_TOLERANCE = 0.25
+DEFAULT_TOLERANCE = DEFAULT_MATCH_TOLERANCE
 
 
 def check_tolerance(tolerance: float) -> float:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, fields
 from ..hashing import identity_hash
 
 KEY_VERSION = 1
+# an ok row further than this fraction from its target is off-target in reports (bench.report.targets)
+DEFAULT_MATCH_TOLERANCE = 0.25
 IMPORT_RUN_PREFIX = "import-"
 
 

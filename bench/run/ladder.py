@@ -31,12 +31,14 @@ from pathlib import Path
 from ..codecs import Codec, create_codec
 from ..codecs.scaled import MAX_FRAME_STEP, coded_size, frame_step_of, scale_of
 from ..errors import BenchError, InputError
+from ..results.row import DEFAULT_MATCH_TOLERANCE
 from ..results.store import Store
 from ..suites.sequences import PreparedSequence
 
 LADDER_STEPS = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09, 0.0625)
 FRAME_STEPS = (2, 3, 4, 6, 8)
-MIN_FLOOR_GAIN = 0.05  # auto stops when a smaller rung lowers the floor by less than this (fraction)
+MIN_FLOOR_GAIN = 0.05
+MATCH_TOLERANCE = DEFAULT_MATCH_TOLERANCE  # as the report's default (a row further off is off-target)  # auto stops when a smaller rung lowers the floor by less than this (fraction)
 
 
 Rung = tuple[float, int]  # (scale, frame_step)
@@ -74,11 +76,9 @@ def rung(codec: Codec, scale: float, frame_step: int = 1) -> Codec:
     return create_codec(codec.name, **{**codec.options, "scale": scale, "frame_step": frame_step, "scales": ""})
 
 
-def floor_bpp(codec: Codec, seq: PreparedSequence, store: Store) -> float:
-    """The lowest bpp ``codec`` reaches on ``seq``: one encode at the knob's low-rate end, stored as a
-    probe (the solver's cache) and read from there when it is already stored."""
-    lo, hi = codec.knob_range(seq)
-    k = codec.knob.clamp(hi if codec.knob.more_bits < 0 else lo)
+def probe_bpp(codec: Codec, seq: PreparedSequence, store: Store, k: float) -> float:
+    """The bpp of ``codec`` at knob value ``k`` on ``seq``: one encode, stored as a probe (the
+    solver's cache) and read from there when it is already stored."""
     ckey = codec.config_key()
     cached = store.probes(ckey, seq.key)
     if k in cached:
@@ -93,6 +93,33 @@ def floor_bpp(codec: Codec, seq: PreparedSequence, store: Store) -> float:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _low_end(codec: Codec, seq: PreparedSequence) -> float:
+    lo, hi = codec.knob_range(seq)
+    return codec.knob.clamp(hi if codec.knob.more_bits < 0 else lo)
+
+
+def floor_bpp(codec: Codec, seq: PreparedSequence, store: Store) -> float:
+    """The lowest bpp ``codec`` reaches on ``seq``: one encode at the knob's low-rate end."""
+    return probe_bpp(codec, seq, store, _low_end(codec, seq))
+
+
+def floor_gap(codec: Codec, seq: PreparedSequence, store: Store, floor: float,
+              tolerance: float = MATCH_TOLERANCE) -> tuple[float, float] | None:
+    """The rates just above the floor that no knob value meets within ``tolerance``: (lo, hi) when
+    the knob's next value above its low end jumps by more than (1 + tolerance)² (x264 on bikes:
+    QP 69 gives 0.0013 bpp, QP 68 0.0066), else None. One more encode (a probe the solver reuses)."""
+    if not codec.knob.integer:
+        return None
+    k = _low_end(codec, seq)
+    nxt = codec.knob.clamp(k + codec.knob.more_bits)  # one step towards more bits
+    if nxt == k:
+        return None
+    above = probe_bpp(codec, seq, store, nxt)
+    if above <= floor * (1 + tolerance) ** 2:
+        return None
+    return floor * (1 + tolerance), above / (1 + tolerance)
+
+
 def _rung_floor(codec: Codec, r: Rung, seq: PreparedSequence, store: Store,
                 log: Callable[[str], None]) -> float | None:
     """The floor of rung ``r``, or None (said in one line) where the encoder fails there: the
@@ -105,15 +132,33 @@ def _rung_floor(codec: Codec, r: Rung, seq: PreparedSequence, store: Store,
         return None
 
 
+def _gap(codec: Codec, r: Rung, seq: PreparedSequence, store: Store, floor: float,
+         targets: list[float]) -> tuple[float, float] | None:
+    """:func:`floor_gap` of rung ``r``, measured only where a target could fall in it."""
+    if not any(floor * (1 + MATCH_TOLERANCE) < t for t in targets):
+        return None
+    try:
+        return floor_gap(codec if r == FULL else rung(codec, *r), seq, store, floor)
+    except BenchError:
+        return None
+
+
 def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store: Store,
                 log: Callable[[str], None] = print) -> dict[Rung, list[float]]:
     """{(scale, frame_step): the targets run at it} for ``codec`` (at full scale) on ``seq`` with
     ``scales=auto``: full scale runs every target; see the module for the rest."""
-    lowest = min(targets)
     floor = floor_bpp(codec, seq, store)
     floors: dict[Rung, float] = {FULL: floor}  # 0.0: the step beyond, not measured
-    if lowest >= floor:
+    gaps = {FULL: _gap(codec, FULL, seq, store, floor, targets)}  # rates a rung's knob steps over
+
+    def reaches(r: Rung, t: float) -> bool:
+        gap = gaps.get(r)
+        return floors[r] <= t and not (gap and gap[0] < t < gap[1])
+
+    unmet = [t for t in targets if not reaches(FULL, t)]
+    if not unmet:
         return {FULL: list(targets)}
+    lowest = min(unmet)
     beyond = False
     for s in LADDER_STEPS[1:]:
         last = min(r[0] for r in floors)
@@ -140,16 +185,23 @@ def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store
                 break
             floors[(s, n)] = floor = f
     order = sorted(floors, key=lambda r: (-r[0], r[1]))  # largest and densest first: the ladder's order
+    for r in order:
+        if r not in gaps and floors[r]:
+            gaps[r] = _gap(codec, r, seq, store, floors[r], targets)
     plan: dict[Rung, list[float]] = {FULL: list(targets)}
     smallest = min(floors, key=lambda r: (floors[r], r[0], -r[1]))  # the lowest floor (maybe unmeasured)
     for t in targets:
-        if t >= floors[FULL] or smallest == FULL:
+        if reaches(FULL, t) or smallest == FULL:
             continue
-        reach = [r for r in order if floors[r] <= t]
+        reach = [r for r in order if reaches(r, t)]
         # the largest rung that reaches t codes it at its coarsest QP: the next one down usually does
         # better (a few tenths of a dB to 3 dB on the demo clips), so t runs there
         r = reach[1] if len(reach) > 1 else reach[0] if reach else smallest
         plan.setdefault(r, []).append(t)
+    for r, gap in gaps.items():
+        if gap:
+            log(f"ladder {codec.name} on {seq.name}: at {rung_label(r)} the knob steps from {gap[0] / (1 + MATCH_TOLERANCE):.3g} "
+                f"to {gap[1] * (1 + MATCH_TOLERANCE):.3g} bpp; targets between run at another rung")
     if len(floors) == 1:
         log(f"ladder {codec.name} on {seq.name}: full scale only (smaller scales do not lower its floor, "
             f"{floor:.3g} bpp)")
