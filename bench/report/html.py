@@ -45,7 +45,7 @@ from ..results.tables import name_estimated, to_frame
 from .bd_tables import choose_anchor, sequence_table, suite_table
 from .frame_plots import draw_per_frame
 from .gifs import GifSettings, make_gifs
-from .hull import DEFAULT_METRIC, with_ladders
+from .hull import DEFAULT_METRIC, TAG, with_ladders
 from .targets import DEFAULT_TOLERANCE, MEASURED, mark_off_target
 from .paper_tables import write_paper_tables
 from .rd_curves import draw, sequences_note, suite_average
@@ -406,8 +406,14 @@ class ReportBuilder:
             local = g[g["config"].map(lambda c: bool((c or {}).get("codec")))]
             cfg = (local["config"].iloc[0] or {}).get("codec", {}) if len(local) else {}
             cmd = next((c for c in g["encode_cmd"] if isinstance(c, list) and c), None)
+            opts = dict(cfg.get("options", {})) if cfg else {}
+            if str(codec).endswith(TAG):  # a hull: its rows come from several rungs; say which
+                for k in ("scale", "scale_filter", "frame_step"):
+                    opts.pop(k, None)
+                rungs = sorted({r for r in g["rung"] if isinstance(r, str)}, key=lambda r: (r != "", r))
+                opts["rungs"] = ", ".join(r or "×1" for r in rungs)
             out.append({"name": codec, "version": cfg.get("version") or g["codec_version"].iloc[0],
-                        "options": json.dumps(cfg.get("options", {}), sort_keys=True) if cfg else "",
+                        "options": json.dumps(opts, sort_keys=True) if cfg else "",
                         "knob": g["knob_name"].dropna().iloc[0] if g["knob_name"].notna().any() else "",
                         "bits_source": ", ".join(sorted(g["bits_source"].dropna().unique())),
                         "counts": counts, "anchor": codec == self.anchor,
