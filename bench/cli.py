@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--match-tolerance", type=float, default=DEFAULT_MATCH_TOLERANCE,
                      help="a target counts as met when the stored bpp is within this fraction of it (default 0.25: "
                           "±25 %%); rows further off are shown as off-target and left out of matched-bpp comparisons")
+    rep.add_argument("--jobs", "-j", type=int, help="rows whose GIFs are made at once (default: the CPU count, at most 4)")
     rep.add_argument("--no-gifs", action="store_true", help="plots and tables only (no re-decoding)")
     rep.add_argument("--text", action="store_true", help="print the text tables only; build no HTML")
     rep.add_argument("--open", action="store_true", help="open index.html in a browser when done")
@@ -168,7 +169,7 @@ def cmd_report(a) -> int:
     opts = ReportOptions(output=a.output or reports_dir() / "html", suite=a.suite, anchor=a.anchor,
                          ranges=parse_ranges(a.ranges), gif=GifSettings(a.gif_width, a.gif_fps, a.gif_frames),
                          gifs=not a.no_gifs, log=lambda m: print(m, file=sys.stderr), ladder_metric=a.ladder_metric,
-                         match_tolerance=a.match_tolerance)
+                         match_tolerance=a.match_tolerance, **({"jobs": max(1, a.jobs)} if a.jobs else {}))
     from .report.protocol_defaults import with_protocol
 
     opts = with_protocol(opts, store, _given(a.argv, "report"))

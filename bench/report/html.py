@@ -24,10 +24,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import re
 import shlex
 import shutil
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -93,6 +96,7 @@ class ReportOptions:
     log: Callable[[str], None] = print
     protocol: dict | None = None  # the protocol the runs followed (report.protocol_defaults)
     ladder_metric: str = DEFAULT_METRIC  # picks a resolution ladder's rung at each target (hull)
+    jobs: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))  # rows whose GIFs are made at once
     match_tolerance: float = DEFAULT_TOLERANCE  # ok rows further from their target are off-target (report.targets)
 
 
@@ -146,6 +150,7 @@ class ReportBuilder:
         self.meta = all_outputs()
         self.scopes = {o.name: metric_class(n).scope for n in metric_names() for o in metric_class(n).outputs}
         self.stats = {"gifs_made": 0, "gifs_reused": 0, "not_shown": 0}
+        self._stats_lock = threading.Lock()
 
     # --- entry point --------------------------------------------------------------------------
     def build(self) -> Path:
@@ -227,11 +232,9 @@ class ReportBuilder:
             for c in codecs:
                 cand = [x for x in rows if x["codec"] == c and x["status"] in MEASURED]
                 row, inside = pick(cand, *r)
-                cell = Cell(c, row, inside)
-                if row is not None:
-                    self._cell_media(cell)
-                cells.append(cell)
+                cells.append(Cell(c, row, inside))
             gif_rows.append((r, cells))
+        self._fill_media([cell for _, cells in gif_rows for cell in cells if cell.row is not None])
         frame_plots = self._frame_plots(suite, seq, gif_rows, outputs, sdir)
         views, seen = [], set()  # each reconstruction once, under the first range that shows it
         for r, cells in gif_rows:
@@ -283,6 +286,27 @@ class ReportBuilder:
         return {"gif": self._rel(path), "note": f"{src.width}x{src.height}, {src.num_frames} frames",
                 "bpp": None}
 
+    def _fill_media(self, cells: list[Cell]) -> None:
+        """:meth:`_cell_media` for every cell: each row's GIFs made once, up to ``opts.jobs`` rows at
+        a time (each is a decoder and an ffmpeg process: threads are enough)."""
+        first: dict[str, Cell] = {}
+        for cell in cells:
+            first.setdefault(cell.row["key"], cell)
+        jobs = max(1, min(self.opts.jobs, len(first)))
+        if jobs > 1:
+            with ThreadPoolExecutor(jobs) as pool:
+                list(pool.map(self._cell_media, first.values()))
+        else:
+            for cell in first.values():
+                self._cell_media(cell)
+        for cell in cells:
+            if cell is not first[cell.row["key"]]:
+                self._cell_media(cell)  # its GIFs are there now: reused
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[what] += n
+
     def _cell_media(self, cell: Cell) -> None:
         row = cell.row
         if row.get("bits_source") == "published" or not row.get("bitstream"):
@@ -308,10 +332,10 @@ class ReportBuilder:
                         atomic_write(sidecar, json.dumps(info))
         if info is None:
             info = json.loads(sidecar.read_text())
-            self.stats["gifs_reused"] += len(paths)
+            self._count("gifs_reused", len(paths))
         if info.get("error"):
             cell.note = info["error"]
-            self.stats["not_shown"] += 1
+            self._count("not_shown")
             return
         cell.media = {n: self._rel(p) for n, p in paths.items()}
         if info.get("matches") is False:
@@ -327,7 +351,7 @@ class ReportBuilder:
             rec = redecode(row, src, self.store_path, work)
             make_gifs((src.yuv, src.format), src.fps, self.opts.gif, paths,
                       reconstruction=(rec.decoded.path, rec.decoded.format))
-            self.stats["gifs_made"] += len(paths)
+            self._count("gifs_made", len(paths))
             return {"error": None, "matches": rec.matches, "psnr_y": rec.psnr_y, "stored_psnr_y": rec.stored_psnr_y}
         except NotReconstructible as exc:
             return {"error": str(exc)}
