@@ -28,22 +28,22 @@ DEFAULT_METRIC = "psnr_yuv"
 TAG = " [ladder]"
 
 
-def row_scale(config) -> float:
-    """The scale a row was coded at (1 for every row without one: full scale, imported ...)."""
+def _row_option(config, name: str, kind: type, default):
     opts = ((config or {}).get("codec") or {}).get("options") or {}
     try:
-        return float(opts.get("scale", 1.0))
+        return kind(opts.get(name, default))
     except (TypeError, ValueError):
-        return 1.0
+        return default
+
+
+def row_scale(config) -> float:
+    """The scale a row was coded at (1 for every row without one: full scale, imported ...)."""
+    return _row_option(config, "scale", float, 1.0)
 
 
 def row_frame_step(config) -> int:
     """Every how many frames a row's codec coded one (1 for every row without the option)."""
-    opts = ((config or {}).get("codec") or {}).get("options") or {}
-    try:
-        return int(opts.get("frame_step", 1))
-    except (TypeError, ValueError):
-        return 1
+    return _row_option(config, "frame_step", int, 1)
 
 
 def rung_text(scale: float, frame_step: int) -> str:
