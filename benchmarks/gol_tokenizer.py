@@ -8,7 +8,7 @@ tokenizer at least 2 dB above the 8x thumbnail on every held-out clip. Figures g
 ``reports/benchmarks/gol_tokenizer.json``; with ``--frames-out DIR`` a PNG per clip puts source,
 tokenizer and 8x thumbnail side by side (frame 8).
 
-    python benchmarks/gol_tokenizer.py [--clips ../shared/clips/heldout] [--weights gol.pt] [--frames 16]
+    python benchmarks/gol_tokenizer.py [--clips ../shared/clips/heldout] [--weights gol.pt] [--frames 16] [--metrics '']
 """
 from __future__ import annotations
 
@@ -47,18 +47,21 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--frames-out", type=Path, help="a folder for side-by-side PNGs")
+    p.add_argument("--metrics", default=",".join(METRICS), help="metrics beside PSNR-RGB ('' for PSNR only: "
+                   "LPIPS-VGG and DISTS take minutes a clip on one thread)")
     p.add_argument("--output", type=Path)
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     model = GoLModel.load(a.weights)
+    metrics = tuple(m for m in a.metrics.split(",") if m)
     rows = []
     for clip in sorted(c for c in a.clips.iterdir() if c.suffix.lower() in {".mp4", ".mkv", ".avi", ".mov"}):
         x = first_frames(clip, a.frames)
         rec, t8, t16 = tokenizer_only(model, x), thumbnail(x, 8), thumbnail(x, 16)
         row = {"clip": clip.name, "frames": len(x), "size": f"{SIZE[0]}x{SIZE[1]}"}
         for name, y in (("tokenizer", rec), ("thumb8", t8), ("thumb16", t16)):
-            row[name] = {"psnr_rgb": psnr_rgb(x, y), **frame_metrics(x, y, METRICS)}
+            row[name] = {"psnr_rgb": psnr_rgb(x, y), **frame_metrics(x, y, metrics)}
         row["tokenizer_minus_thumb8_db"] = round(row["tokenizer"]["psnr_rgb"] - row["thumb8"]["psnr_rgb"], 3)
         rows.append(row)
         print(clip.name, row["tokenizer"], row["thumb8"], flush=True)

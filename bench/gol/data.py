@@ -60,7 +60,7 @@ class LatentSampler:
         by the same encoder weights from the same clips and strides)."""
         h = hashlib.sha256(repr(sorted(strides)).encode() + repr(sorted(clips)).encode())
         for k, v in sorted(tokenizer.state_dict().items()):
-            if k.startswith("enc."):  # the encoder's weights (normalisation is applied when sampling)
+            if k.startswith(("enc.", "lin.enc.")):  # the encoder's weights (normalisation is applied when sampling)
                 h.update(k.encode() + v.detach().cpu().numpy().tobytes())
         key = h.hexdigest()[:16]
         if cache is not None and cache.is_file():

@@ -38,7 +38,7 @@ class GoLModel(nn.Module):
         super().__init__()
         self.config = {**DEFAULT_CONFIG, **(config or {})}
         c = self.config
-        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"])
+        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)))
         self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"])
         self.generator = LatentGenerator(c["latent_ch"], c["gen_width"])
         self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])

@@ -9,6 +9,14 @@ H, W multiples of the spatial stride.
 The GoL paper's tokenizer is 8x in space; 8x with C channels costs the same number of latent
 elements per pixel as 16x with 4C, and reconstructs far better on a small budget (the 16x, 16-channel
 tokenizer of the first checkpoints stayed below a bicubic-upscaled 16x thumbnail).
+
+With ``linear_path`` (``[model] linear_path = true``) a linear lapped transform
+(:class:`~bench.gol.lapped.LappedLinear`, kernel 2s, stride s over the same four frames) runs beside
+the networks: latent = encoder network + linear encoder, frames = decoder network + linear decoder.
+The networks' last convolutions start at zero, so a fresh tokenizer is exactly the linear one (which
+the trainer starts from the training frames' block PCA, ``[stage_tokenizer] linear_init``) and the
+networks learn what the linear transform misses. Off (the default), the model and its weights are
+exactly as before.
 """
 from __future__ import annotations
 
@@ -17,13 +25,14 @@ import math
 import torch
 from torch import nn
 
+from .lapped import LappedLinear
 from .layers import Down, ResBlock, Up, conv
 
 TIME_STRIDE = 4
 
 
 class VideoTokenizer(nn.Module):
-    def __init__(self, latent_ch: int = 16, width: int = 64, space_stride: int = 8):
+    def __init__(self, latent_ch: int = 16, width: int = 64, space_stride: int = 8, linear_path: bool = False):
         super().__init__()
         if space_stride not in (8, 16):
             raise ValueError(f"space_stride must be 8 or 16, not {space_stride}")
@@ -40,6 +49,12 @@ class VideoTokenizer(nn.Module):
         dec += [Up(ws[i + 1], ws[i], res=i > 0) for i in reversed(range(levels))]
         dec += [conv(ws[0], 3 * TIME_STRIDE)]
         self.dec = nn.Sequential(*dec)
+        # the optional linear path (no module at all when off: the default model's weights are unchanged)
+        self.lin = LappedLinear(TIME_STRIDE, latent_ch, space_stride, 2 * space_stride) if linear_path else None
+        if self.lin is not None:
+            for layer in (self.enc[-1], self.dec[-1]):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
         # per-channel statistics of the latents on the training data, so the codec and the generator
         # work on unit-variance latents
         self.register_buffer("latent_mean", torch.zeros(latent_ch))
@@ -48,7 +63,15 @@ class VideoTokenizer(nn.Module):
     def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
         """(T, 3, H, W) -> latents before normalisation (T/4, C, H/s, W/s)."""
         t, c, h, w = frames.shape
-        return self.enc(frames.reshape(t // TIME_STRIDE, TIME_STRIDE * c, h, w))
+        x = frames.reshape(t // TIME_STRIDE, TIME_STRIDE * c, h, w)
+        z = self.enc(x)
+        return z if self.lin is None else z + self.lin.encode(x)
+
+    def decoder_parameters(self):
+        """The parameters that make frames from latents (the decoder stage trains these alone)."""
+        yield from self.dec.parameters()
+        if self.lin is not None:
+            yield from self.lin.dec.parameters()
 
     def normalise(self, z: torch.Tensor) -> torch.Tensor:
         return (z - self.latent_mean[:, None, None]) / self.latent_std[:, None, None]
@@ -64,6 +87,8 @@ class VideoTokenizer(nn.Module):
         """Raw latents (N, C, h, w) and each one's previous latent -> frames (N, 4, 3, s*h, s*w),
         not clamped (training uses this)."""
         x = self.dec(torch.cat([z, prev], dim=1))
+        if self.lin is not None:
+            x = x + self.lin.decode(z)
         n, _, h, w = x.shape
         return x.reshape(n, TIME_STRIDE, 3, h, w)
 

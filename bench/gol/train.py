@@ -158,7 +158,9 @@ class Trainer:
     def params(self, stage: str):
         """The parameters a stage trains (the decoder stage: the tokenizer's decoder alone)."""
         m = self.model
-        return {"tokenizer": m.tokenizer, "codec": m.codec, "generator": m.generator, "decoder": m.tokenizer.dec}[stage].parameters()
+        if stage == "decoder":
+            return m.tokenizer.decoder_parameters()
+        return {"tokenizer": m.tokenizer, "codec": m.codec, "generator": m.generator}[stage].parameters()
 
     def autocast(self):
         """bfloat16 autocast for the big convolutional stages on CUDA; nothing on the CPU."""
@@ -298,6 +300,8 @@ class Trainer:
         if stage in ("codec", "generator"):
             self.latent_sampler()  # made once, before the stage's own minutes start
         stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
+        if stage == "tokenizer" and self.steps["tokenizer"] == 0:
+            self.init_linear_path(sc)
         if stage == "codec" and self.steps["codec"] == 0:  # the tokenizer's encoder is final from here on
             self.normalise_latents()
         for p in self.model.parameters():
@@ -308,7 +312,12 @@ class Trainer:
         params = list(self.params(stage))
         gains = [p for p in params if p.ndim == 2 and p.shape[0] == self.model.codec.levels and stage == "codec"]
         rest = [p for p in params if all(p is not g for g in gains)]
-        groups = [{"params": rest, "scale": 1.0}] + ([{"params": gains, "scale": 10.0}] if gains else [])
+        # the tokenizer's linear path (a working transform from the start) learns at linear_lr_scale x lr
+        lin_ids = {id(p) for p in self.model.tokenizer.lin.parameters()} if self.model.tokenizer.lin is not None else set()
+        lin = [p for p in rest if id(p) in lin_ids]
+        rest = [p for p in rest if id(p) not in lin_ids]
+        groups = ([{"params": rest, "scale": 1.0}] + ([{"params": gains, "scale": 10.0}] if gains else [])
+                  + ([{"params": lin, "scale": float(sc.get("linear_lr_scale", 1.0))}] if lin else []))
         opt = torch.optim.AdamW(groups, lr=sc["lr"], weight_decay=0.0)  # the rate-control gains learn faster
         if stage in self.opt_state:
             opt.load_state_dict(self.opt_state[stage])
@@ -345,6 +354,41 @@ class Trainer:
         self.opt_state[stage] = opt.state_dict()
         self.save()
         return self.steps[stage] >= self.target(stage)
+
+    @torch.no_grad()
+    def init_linear_path(self, sc: dict) -> None:
+        """Start the tokenizer's linear path (``[model] linear_path``) from ``[stage_tokenizer]
+        linear_init``: "pca" (the default), the block PCA of groups of four training frames, computed
+        here from up to 6 windows of 16 frames of every training clip; a path (relative to the
+        config) to a :class:`~bench.gol.lapped.LappedLinear` state dict (what
+        ``benchmarks/gol_tokenizer_bounds.py --save-dir`` keeps); or "" (random)."""
+        from .lapped import block_pca, pca_init
+
+        lin, how = self.model.tokenizer.lin, sc.get("linear_init", "pca")
+        if lin is None or not how:
+            return
+        t0 = time.time()
+        if how == "pca":
+            def groups():
+                for clip in self.clips.values():
+                    for s in np.unique(np.linspace(0, max(0, len(clip) - 16), 6).round().astype(int)):
+                        win = clip[s:s + 16][: len(clip[s:s + 16]) // TIME_STRIDE * TIME_STRIDE]
+                        if len(win):
+                            x = torch.from_numpy(np.ascontiguousarray(win)).to(self.device)
+                            x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
+                            yield x.reshape(len(x) // TIME_STRIDE, TIME_STRIDE * 3, *x.shape[-2:])
+
+            mean, u = block_pca(groups(), self.model.tokenizer.latent_ch, self.model.space_stride,
+                                seed=self.cfg["run"].get("seed", 0))
+            pca_init(lin, mean, u)
+        else:
+            path = Path(self.cfg["_path"]).parent / how
+            try:
+                lin.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+            except (OSError, RuntimeError) as exc:
+                raise InputError(f"{path}: not a linear path for this tokenizer ({str(exc).splitlines()[0][:200]})") from None
+        self.log(stage="linear_init", source=how, seconds=round(time.time() - t0, 1))
+        print(f"linear path initialised from {how} in {time.time() - t0:.0f} s", flush=True)
 
     @torch.no_grad()
     def normalise_latents(self) -> None:
