@@ -69,10 +69,9 @@ def frame_step_of(options: dict) -> int:
 def key_options(options: dict) -> dict:
     """The options that identify a configuration: without ``scales``, and without the ladder's
     options at all at full scale and frame rate (so those results keep the keys they had)."""
-    full = scale_of(options) == 1
-    every = frame_step_of(options) == 1
-    return {k: (frame_step_of(options) if k == "frame_step" else v) for k, v in options.items()
-            if k != "scales" and not (full and k in LADDER_OPTIONS) and not (every and k == "frame_step")}
+    full, step = scale_of(options) == 1, frame_step_of(options)
+    return {k: (step if k == "frame_step" else v) for k, v in options.items()
+            if k != "scales" and not (full and k in LADDER_OPTIONS) and not (step == 1 and k == "frame_step")}
 
 
 def coded_size(width: int, height: int, scale: float, multiple: int = 2) -> tuple[int, int]:

@@ -292,13 +292,8 @@ class ReportBuilder:
         first: dict[str, Cell] = {}
         for cell in cells:
             first.setdefault(cell.row["key"], cell)
-        jobs = max(1, min(self.opts.jobs, len(first)))
-        if jobs > 1:
-            with ThreadPoolExecutor(jobs) as pool:
-                list(pool.map(self._cell_media, first.values()))
-        else:
-            for cell in first.values():
-                self._cell_media(cell)
+        with ThreadPoolExecutor(max(1, min(self.opts.jobs, len(first)))) as pool:
+            list(pool.map(self._cell_media, first.values()))
         for cell in cells:
             if cell is not first[cell.row["key"]]:
                 self._cell_media(cell)  # its GIFs are there now: reused

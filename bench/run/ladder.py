@@ -37,12 +37,17 @@ from ..suites.sequences import PreparedSequence
 
 LADDER_STEPS = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125, 0.09, 0.0625)
 FRAME_STEPS = (2, 3, 4, 6, 8)
-MIN_FLOOR_GAIN = 0.05
-MATCH_TOLERANCE = DEFAULT_MATCH_TOLERANCE  # as the report's default (a row further off is off-target)  # auto stops when a smaller rung lowers the floor by less than this (fraction)
+MIN_FLOOR_GAIN = 0.05  # auto stops when a smaller rung lowers the floor by less than this (fraction)
+MATCH_TOLERANCE = DEFAULT_MATCH_TOLERANCE  # as the report's default (a row further off is off-target)
 
 
 Rung = tuple[float, int]  # (scale, frame_step)
 FULL: Rung = (1.0, 1)
+
+
+def ladder_order(r: Rung) -> tuple[float, int]:
+    """Sort key of rungs: largest first, then densest (every frame before every 2nd ...)."""
+    return -r[0], r[1]
 
 
 def rung_label(r: Rung) -> str:
@@ -68,7 +73,7 @@ def parse_scales(codec: str, text: str) -> list[Rung] | str:
     if len(rungs) < 1 or any(not 0 < s <= 1 or not 1 <= n <= MAX_FRAME_STEP for s, n in rungs):
         raise InputError(f"--codec-opt {codec}.scales={text!r}: expected auto, off or numbers in (0, 1], each "
                          f"maybe with /N to code every Nth frame (N up to {MAX_FRAME_STEP}), e.g. 1,0.5,0.25,0.125/2")
-    return sorted(rungs, key=lambda r: (-r[0], r[1]))
+    return sorted(rungs, key=ladder_order)
 
 
 def rung(codec: Codec, scale: float, frame_step: int = 1) -> Codec:
@@ -103,11 +108,11 @@ def floor_bpp(codec: Codec, seq: PreparedSequence, store: Store) -> float:
     return probe_bpp(codec, seq, store, _low_end(codec, seq))
 
 
-def floor_gap(codec: Codec, seq: PreparedSequence, store: Store, floor: float,
-              tolerance: float = MATCH_TOLERANCE) -> tuple[float, float] | None:
-    """The rates just above the floor that no knob value meets within ``tolerance``: (lo, hi) when
-    the knob's next value above its low end jumps by more than (1 + tolerance)² (x264 on bikes:
-    QP 69 gives 0.0013 bpp, QP 68 0.0066), else None. One more encode (a probe the solver reuses)."""
+def floor_gap(codec: Codec, seq: PreparedSequence, store: Store, floor: float) -> tuple[float, float] | None:
+    """(floor, the bpp one knob step above it) where that step multiplies the rate by more than
+    (1 + :data:`MATCH_TOLERANCE`)², so that rates between cannot be met within the tolerance (x264 on
+    bikes: QP 69 gives 0.0013 bpp, QP 68 0.0066), else None. One more encode (a probe the solver
+    reuses)."""
     if not codec.knob.integer:
         return None
     k = _low_end(codec, seq)
@@ -115,9 +120,12 @@ def floor_gap(codec: Codec, seq: PreparedSequence, store: Store, floor: float,
     if nxt == k:
         return None
     above = probe_bpp(codec, seq, store, nxt)
-    if above <= floor * (1 + tolerance) ** 2:
-        return None
-    return floor * (1 + tolerance), above / (1 + tolerance)
+    return (floor, above) if above > floor * (1 + MATCH_TOLERANCE) ** 2 else None
+
+
+def in_gap(gap: tuple[float, float] | None, t: float) -> bool:
+    """Whether target ``t`` falls in a :func:`floor_gap`: more than the tolerance from both sides."""
+    return bool(gap) and gap[0] * (1 + MATCH_TOLERANCE) < t < gap[1] / (1 + MATCH_TOLERANCE)
 
 
 def _rung_floor(codec: Codec, r: Rung, seq: PreparedSequence, store: Store,
@@ -138,7 +146,7 @@ def _gap(codec: Codec, r: Rung, seq: PreparedSequence, store: Store, floor: floa
     if not any(floor * (1 + MATCH_TOLERANCE) < t for t in targets):
         return None
     try:
-        return floor_gap(codec if r == FULL else rung(codec, *r), seq, store, floor)
+        return floor_gap(rung(codec, *r), seq, store, floor)
     except BenchError:
         return None
 
@@ -152,8 +160,7 @@ def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store
     gaps = {FULL: _gap(codec, FULL, seq, store, floor, targets)}  # rates a rung's knob steps over
 
     def reaches(r: Rung, t: float) -> bool:
-        gap = gaps.get(r)
-        return floors[r] <= t and not (gap and gap[0] < t < gap[1])
+        return floors[r] <= t and not in_gap(gaps.get(r), t)
 
     unmet = [t for t in targets if not reaches(FULL, t)]
     if not unmet:
@@ -184,7 +191,7 @@ def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store
             if f is None:
                 break
             floors[(s, n)] = floor = f
-    order = sorted(floors, key=lambda r: (-r[0], r[1]))  # largest and densest first: the ladder's order
+    order = sorted(floors, key=ladder_order)
     for r in order:
         if r not in gaps and floors[r]:
             gaps[r] = _gap(codec, r, seq, store, floors[r], targets)
@@ -200,8 +207,8 @@ def auto_scales(codec: Codec, seq: PreparedSequence, targets: list[float], store
         plan.setdefault(r, []).append(t)
     for r, gap in gaps.items():
         if gap:
-            log(f"ladder {codec.name} on {seq.name}: at {rung_label(r)} the knob steps from {gap[0] / (1 + MATCH_TOLERANCE):.3g} "
-                f"to {gap[1] * (1 + MATCH_TOLERANCE):.3g} bpp; targets between run at another rung")
+            log(f"ladder {codec.name} on {seq.name}: at {rung_label(r)} the knob steps from {gap[0]:.3g} "
+                f"to {gap[1]:.3g} bpp; targets between run at another rung")
     if len(floors) == 1:
         log(f"ladder {codec.name} on {seq.name}: full scale only (smaller scales do not lower its floor, "
             f"{floor:.3g} bpp)")
@@ -252,6 +259,6 @@ def ladder_plan(codecs: list[Codec], prepared: list[PreparedSequence], targets: 
                         chosen[r] = list(targets)
             for r, ts in chosen.items():
                 per_rung.setdefault(r, []).append((ps, ts))
-        for r in sorted(per_rung, key=lambda r: (-r[0], r[1])):
+        for r in sorted(per_rung, key=ladder_order):
             plan.append((base if r == FULL else rung(codec, *r), per_rung[r]))
     return plan
