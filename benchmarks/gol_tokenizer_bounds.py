@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gol_tokenizer import first_frames  # noqa: E402  (the same frames as the tokenizer benchmark)
 
 from bench.gol.evaluate import psnr_rgb, thumbnail  # noqa: E402
-from bench.gol.lapped import LappedLinear, block_pca, pca_init  # noqa: E402
+from bench.gol.lapped import LappedLinear, block_pca, clip_windows, pca_init  # noqa: E402
+from bench.gol.lapped import frame_groups as groups  # noqa: E402
 from bench.gol.pack import MANIFEST, read_frames  # noqa: E402
 from bench.paths import write_benchmark_figures  # noqa: E402
 
@@ -45,26 +46,16 @@ BLOCK = 8
 
 def training_frames(pack: Path, windows: int, length: int) -> list[np.ndarray]:
     """Up to ``windows`` windows of ``length`` consecutive frames (evenly spread) of every training clip
-    of the pack, uint8 RGB (length, H, W, 3) each; held-out entries are skipped."""
+    of the pack at least that long, uint8 RGB (length, H, W, 3) each; held-out entries are skipped."""
     manifest = json.loads((pack / MANIFEST).read_text())
     out = []
     for e in manifest["clips"]:
         if e["heldout"]:
             continue
         clip = read_frames(pack / e["file"])
-        n = len(clip) - length
-        if n < 0:
-            continue
-        for s in np.unique(np.linspace(0, n, windows).round().astype(int)):
-            out.append(np.ascontiguousarray(clip[s:s + length]))
+        if len(clip) >= length:
+            out += clip_windows(clip, windows, length)
     return out
-
-
-def groups(win: np.ndarray, t: int) -> torch.Tensor:
-    """uint8 frames (L, H, W, 3) -> float groups (L/t, 3t, H, W) in [-1, 1]."""
-    x = torch.from_numpy(win).permute(0, 3, 1, 2).float() / 127.5 - 1
-    l, c, h, w = x.shape
-    return x[: l // t * t].reshape(l // t, t * c, h, w)
 
 
 @torch.no_grad()

@@ -39,6 +39,22 @@ class LappedLinear(nn.Module):
         return self.dec(z)
 
 
+def clip_windows(clip: np.ndarray, count: int, length: int) -> list[np.ndarray]:
+    """Up to ``count`` windows of ``length`` consecutive frames of ``clip`` (T, H, W, 3), evenly
+    spread over it (one shorter window when the clip is shorter): the frames a block PCA is
+    computed from."""
+    starts = np.unique(np.linspace(0, max(0, len(clip) - length), count).round().astype(int))
+    return [np.ascontiguousarray(clip[s:s + length]) for s in starts]
+
+
+def frame_groups(win: np.ndarray, t: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """uint8 RGB frames (L, H, W, 3) -> groups of ``t`` frames stacked as channels, (L/t, 3t, H, W)
+    in [-1, 1] (a last incomplete group is dropped)."""
+    x = torch.from_numpy(win).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    l, c, h, w = x.shape
+    return x[: l // t * t].reshape(l // t, t * c, h, w)
+
+
 @torch.no_grad()
 def block_pca(groups: Iterable[torch.Tensor], channels: int, block: int = 8, per_batch: int = 2000,
               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -362,23 +362,16 @@ class Trainer:
         here from up to 6 windows of 16 frames of every training clip; a path (relative to the
         config) to a :class:`~bench.gol.lapped.LappedLinear` state dict (what
         ``benchmarks/gol_tokenizer_bounds.py --save-dir`` keeps); or "" (random)."""
-        from .lapped import block_pca, pca_init
+        from .lapped import block_pca, clip_windows, frame_groups, pca_init
 
         lin, how = self.model.tokenizer.lin, sc.get("linear_init", "pca")
         if lin is None or not how:
             return
         t0 = time.time()
         if how == "pca":
-            def groups():
-                for clip in self.clips.values():
-                    for s in np.unique(np.linspace(0, max(0, len(clip) - 16), 6).round().astype(int)):
-                        win = clip[s:s + 16][: len(clip[s:s + 16]) // TIME_STRIDE * TIME_STRIDE]
-                        if len(win):
-                            x = torch.from_numpy(np.ascontiguousarray(win)).to(self.device)
-                            x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
-                            yield x.reshape(len(x) // TIME_STRIDE, TIME_STRIDE * 3, *x.shape[-2:])
-
-            mean, u = block_pca(groups(), self.model.tokenizer.latent_ch, self.model.space_stride,
+            groups = (g for clip in self.clips.values() for win in clip_windows(clip, 6, 16)
+                      if len(g := frame_groups(win, TIME_STRIDE, self.device)))
+            mean, u = block_pca(groups, self.model.tokenizer.latent_ch, self.model.space_stride,
                                 seed=self.cfg["run"].get("seed", 0))
             pca_init(lin, mean, u)
         else:
