@@ -9,7 +9,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_bar_moves_per_target_within_one_job(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # the bar polls the store; polling far more often than a target takes (about 0.4 s here) makes
+    # every intermediate count visible however fast the machine is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "BENCH_PROGRESS_POLL_S": "0.02"}
     res = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--suite", "demo", "--sequences", "bikes",
                           "--codecs", "x265", "--bpp", "0.02,0.04,0.08", "--frames", "8", "--metrics", "psnr",
                           "--jobs", "1", "--store", str(tmp_path / "r.sqlite")], env=env, capture_output=True,

@@ -8,13 +8,21 @@ store share it too), and the bar shows the latest: ``x265/bikes 0.004 bpp``.
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from ..files import atomic_write
 from ..results.store import Store
 
-POLL_S = 0.5
+POLL_S = 0.5  # seconds between polls of the store; BENCH_PROGRESS_POLL_S overrides it
+
+
+def poll_interval() -> float:
+    try:
+        return max(0.01, float(os.environ.get("BENCH_PROGRESS_POLL_S", POLL_S)))
+    except ValueError:
+        return POLL_S
 
 
 def announcement(lock: Path) -> Path:
@@ -38,8 +46,9 @@ class TargetProgress:
     """Moves ``bar`` as the targets of ``jobs`` are stored (by this run, or found done), from a
     polling thread (:meth:`start`, :meth:`stop`)."""
 
-    def __init__(self, jobs: list, bar, interval: float = POLL_S):
-        self.jobs, self.bar, self.interval = jobs, bar, interval
+    def __init__(self, jobs: list, bar, interval: float | None = None):
+        self.jobs, self.bar = jobs, bar
+        self.interval = poll_interval() if interval is None else interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-progress", daemon=True)
 
