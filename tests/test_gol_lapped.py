@@ -61,3 +61,44 @@ def test_block_pca_start_reconstructs():
     z = lin.encode(x)
     assert z.shape == (6, 48, 10, 12)
     assert (lin.decode(z) - x).abs().mean() < 0.05
+
+
+def test_global_normalisation_keeps_the_channels_relative_energies():
+    """``[stage_codec] normalise = "global"`` scales every channel by one std (the root mean variance),
+    so a PCA-like latent keeps its energy compaction; "channel" gives each channel unit variance."""
+    import pytest
+
+    from bench.errors import InputError
+    from bench.gol.data import latent_statistics
+
+    g = torch.Generator().manual_seed(0)
+    scales = torch.tensor([4.0, 2.0, 1.0, 0.25])
+    seqs = [torch.randn(50, 4, 6, 7, generator=g) * scales[:, None, None] + 3.0 for _ in range(2)]
+    mean, std, channel_std = latent_statistics(seqs, "global")
+    assert torch.allclose(mean, torch.full((4,), 3.0), atol=0.1)
+    assert torch.allclose(channel_std, scales, rtol=0.05)
+    assert torch.allclose(std, torch.full((4,), float(scales.pow(2).mean().sqrt())), rtol=0.05)
+    z = torch.cat(seqs).transpose(0, 1).flatten(1)
+    assert abs(float(((z - mean[:, None]) / std[:, None]).pow(2).mean()) - 1.0) < 0.02  # unit variance overall
+    assert torch.allclose(latent_statistics(seqs, "channel")[1], channel_std)
+    with pytest.raises(InputError, match="normalise = 'pca'"):
+        latent_statistics(seqs, "pca")
+
+
+def test_latent_sampler_can_encode_a_capped_unmirrored_subset(tmp_path):
+    """``[stage_codec] latent_frames`` / ``latent_flips``: by default every frame is encoded at every
+    stride and phase, plain and mirrored; capped, one sequence per clip and stride of at most that many
+    frames, and the cache made with other options is not reused."""
+    from bench.gol.data import LatentSampler
+
+    tok = _model().tokenizer.eval()
+    rng = np.random.default_rng(0)
+    clips = {f"c{i}.mp4": rng.integers(0, 256, (40, 32, 48, 3), dtype=np.uint8) for i in range(2)}
+    full = LatentSampler.build(tok, clips, (1, 2), "cpu", tmp_path / "latents.pt")
+    assert len(full.seqs) == 2 * (1 + 2) * 2  # clips x (stride 1: one phase, stride 2: two) x (plain, mirrored)
+    assert [len(s) for s in full.seqs[:2]] == [10, 10]
+    capped = LatentSampler.build(tok, clips, (1, 2), "cpu", tmp_path / "latents.pt", max_frames=16, flips=False)
+    assert len(capped.seqs) == 2 * 2 and all(len(s) == 4 for s in capped.seqs)
+    assert torch.equal(capped.seqs[0], full.seqs[0][:4])  # the same encoder: the same latents, fewer of them
+    again = LatentSampler.build(tok, clips, (1, 2), "cpu", tmp_path / "latents.pt", max_frames=16, flips=False)
+    assert all(torch.equal(a, b) for a, b in zip(again.seqs, capped.seqs))  # from the cache

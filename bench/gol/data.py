@@ -55,10 +55,15 @@ class LatentSampler:
     @classmethod
     @torch.no_grad()
     def build(cls, tokenizer, clips: dict[str, np.ndarray], strides, device: str, cache: Path | None = None,
-              seed: int = 0) -> "LatentSampler":
+              seed: int = 0, max_frames: int = 0, flips: bool = True) -> "LatentSampler":
         """Encode the clips with ``tokenizer.encode_raw`` (or load them from ``cache`` when it was made
-        by the same encoder weights from the same clips and strides)."""
-        h = hashlib.sha256(repr(sorted(strides)).encode() + repr(sorted(clips)).encode())
+        by the same encoder weights from the same clips, strides and options). Every frame is encoded
+        once per stride (all its phases) and flip, which on a CPU takes hours for a large training set
+        (41 clips of about 200 frames: 66 000 frame encodes); ``max_frames`` (0: all) instead encodes
+        one sequence per clip and stride, its first ``max_frames`` frames at that stride, and
+        ``flips=False`` leaves out the mirrored copies."""
+        h = hashlib.sha256(repr(sorted(strides)).encode() + repr(sorted(clips)).encode()
+                           + repr((max_frames, flips)).encode())
         for k, v in sorted(tokenizer.state_dict().items()):
             if k.startswith(("enc.", "lin.enc.")):  # the encoder's weights (normalisation is applied when sampling)
                 h.update(k.encode() + v.detach().cpu().numpy().tobytes())
@@ -68,24 +73,25 @@ class LatentSampler:
             if saved.get("key") == key:
                 return cls([s.to(device) for s in saved["seqs"]], seed)
         with torch.backends.cudnn.flags(enabled=True, benchmark=False):  # one clip size each: no autotuning
-            seqs = cls._encode_all(tokenizer, clips, strides, device)
+            seqs = cls._encode_all(tokenizer, clips, strides, device, max_frames, flips)
         if cache is not None:
             with atomic_path(cache) as tmp:
                 torch.save({"key": key, "seqs": [s.cpu() for s in seqs]}, tmp)
         return cls(seqs, seed)
 
     @staticmethod
-    def _encode_all(tokenizer, clips: dict[str, np.ndarray], strides, device: str) -> list[torch.Tensor]:
+    def _encode_all(tokenizer, clips: dict[str, np.ndarray], strides, device: str, max_frames: int = 0,
+                    flips: bool = True) -> list[torch.Tensor]:
         from .tokenizer import TIME_STRIDE
 
         stride, seqs = tokenizer.space_stride, []
         chunk = TIME_STRIDE * (16 if str(device).startswith("cuda") else 2)  # frames per tokenizer call
         for clip in clips.values():
             for s in strides:
-                for phase in range(s):
-                    frames = clip[phase::s]
+                for phase in range(1 if max_frames else s):
+                    frames = clip[phase::s][:max_frames or None]
                     n = len(frames) // TIME_STRIDE * TIME_STRIDE
-                    for flip in ((False, True) if n else ()):
+                    for flip in (((False, True) if flips else (False,)) if n else ()):
                         lat = []
                         for i in range(0, n, chunk):
                             x = torch.from_numpy(np.array(frames[i:min(n, i + chunk)]))
@@ -107,3 +113,19 @@ class LatentSampler:
             y0, x0 = self.rng.integers(0, s.shape[-2] - crop + 1), self.rng.integers(0, s.shape[-1] - crop + 1)
             out.append(s[t0:t0 + length, :, y0:y0 + crop, x0:x0 + crop])
         return torch.stack(out)
+
+
+NORMALISE_MODES = ("channel", "global")
+
+
+def latent_statistics(seqs: list[torch.Tensor], mode: str = "channel"):
+    """Per-channel means and the scales that normalise latent sequences ``seqs`` (each (N, C, h, w))
+    to unit variance: each channel's own std (``"channel"``), or one std for all channels, their root
+    mean variance (``"global"``: the channels keep their relative energies); returns (mean, scale,
+    each channel's std)."""
+    if mode not in NORMALISE_MODES:
+        raise InputError(f"[stage_codec] normalise = {mode!r}: use one of {', '.join(NORMALISE_MODES)}")
+    z = torch.cat([s.transpose(0, 1).flatten(1) for s in seqs], dim=1)
+    channel_std = z.std(1)
+    std = channel_std.pow(2).mean().sqrt().expand_as(channel_std) if mode == "global" else channel_std
+    return z.mean(1), std.clamp_min(1e-3), channel_std

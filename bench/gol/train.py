@@ -32,7 +32,7 @@ from ..errors import CodecUnavailable, InputError
 from ..files import atomic_copy, atomic_path
 from ..metrics.psnr import psnr_from_mse
 from .config import STAGES, clips_folder, load_config, pack_folder, training_pixels
-from .data import ClipSampler, LatentSampler
+from .data import ClipSampler, LatentSampler, latent_statistics
 from .discriminator import PatchDiscriminator, hinge_d, hinge_g
 from .evaluate import tokenizer_vs_thumbnails
 from .losses import lpips_loss
@@ -247,8 +247,11 @@ class Trainer:
         if self._latents is None:
             t0 = time.time()
             cache = self.out / "latents.pt" if self.device == "cpu" else None  # a GPU makes them in seconds
+            sc = self.stage_config("codec")
             self._latents = LatentSampler.build(self.model.tokenizer, self.clips, self.strides, self.device,
-                                                cache, seed=int(self.rng.integers(1 << 31)))
+                                                cache, seed=int(self.rng.integers(1 << 31)),
+                                                max_frames=int(sc.get("latent_frames", 0)),
+                                                flips=bool(sc.get("latent_flips", True)))
             print(f"latents of the training clips ready in {time.time() - t0:.0f} s", flush=True)
         return self._latents
 
@@ -385,13 +388,18 @@ class Trainer:
 
     @torch.no_grad()
     def normalise_latents(self) -> None:
-        """Per-channel mean and std of the tokenizer's latents of all training clips, so later stages
-        see unit variance."""
+        """Per-channel means and scales of the tokenizer's latents of all training clips, so later
+        stages see centred latents of unit variance: each channel's own std (``[stage_codec] normalise
+        = "channel"``, the default), or one std for all (``"global"``: the root mean variance), which
+        keeps the channels' relative energies, so the codec's latent MSE still weighs each channel as
+        the frames do (a tokenizer with a linear path concentrates energy in few channels, as a PCA
+        does; equal weights would spend bits on the weakest)."""
         tok = self.model.tokenizer
-        z = torch.cat([s.transpose(0, 1).flatten(1) for s in self.latent_sampler().seqs], dim=1)
-        tok.latent_mean.copy_(z.mean(1))
-        tok.latent_std.copy_(z.std(1).clamp_min(1e-3))
-        self.log(stage="normalise", mean=tok.latent_mean.tolist(), std=tok.latent_std.tolist())
+        mode = self.stage_config("codec").get("normalise", "channel")
+        mean, std, channel_std = latent_statistics(self.latent_sampler().seqs, mode)
+        tok.latent_mean.copy_(mean)
+        tok.latent_std.copy_(std)
+        self.log(stage="normalise", mode=mode, mean=mean.tolist(), std=std.tolist(), channel_std=channel_std.tolist())
 
     # --- finalising --------------------------------------------------------------------------
     @torch.no_grad()
