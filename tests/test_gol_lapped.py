@@ -2,9 +2,12 @@
 decodes the right shapes, starts as exactly the linear transform, its PCA start reconstructs, and with
 the option off (the default) a model and the shipped checkpoint are what they were."""
 import numpy as np
+import pytest
 import torch
 
+from bench.errors import InputError
 from bench.gol import SHIPPED_WEIGHTS
+from bench.gol.data import LatentSampler, latent_statistics
 from bench.gol.lapped import LappedLinear, block_pca, pca_init
 from bench.gol.model import GoLModel
 
@@ -66,11 +69,6 @@ def test_block_pca_start_reconstructs():
 def test_global_normalisation_keeps_the_channels_relative_energies():
     """``[stage_codec] normalise = "global"`` scales every channel by one std (the root mean variance),
     so a PCA-like latent keeps its energy compaction; "channel" gives each channel unit variance."""
-    import pytest
-
-    from bench.errors import InputError
-    from bench.gol.data import latent_statistics
-
     g = torch.Generator().manual_seed(0)
     scales = torch.tensor([4.0, 2.0, 1.0, 0.25])
     seqs = [torch.randn(50, 4, 6, 7, generator=g) * scales[:, None, None] + 3.0 for _ in range(2)]
@@ -89,8 +87,6 @@ def test_latent_sampler_can_encode_a_capped_unmirrored_subset(tmp_path):
     """``[stage_codec] latent_frames`` / ``latent_flips``: by default every frame is encoded at every
     stride and phase, plain and mirrored; capped, one sequence per clip and stride of at most that many
     frames, and the cache made with other options is not reused."""
-    from bench.gol.data import LatentSampler
-
     tok = _model().tokenizer.eval()
     rng = np.random.default_rng(0)
     clips = {f"c{i}.mp4": rng.integers(0, 256, (40, 32, 48, 3), dtype=np.uint8) for i in range(2)}

@@ -85,13 +85,14 @@ class LatentSampler:
         from .tokenizer import TIME_STRIDE
 
         stride, seqs = tokenizer.space_stride, []
+        mirrors = (False, True) if flips else (False,)
         chunk = TIME_STRIDE * (16 if str(device).startswith("cuda") else 2)  # frames per tokenizer call
         for clip in clips.values():
             for s in strides:
                 for phase in range(1 if max_frames else s):
                     frames = clip[phase::s][:max_frames or None]
                     n = len(frames) // TIME_STRIDE * TIME_STRIDE
-                    for flip in (((False, True) if flips else (False,)) if n else ()):
+                    for flip in (mirrors if n else ()):
                         lat = []
                         for i in range(0, n, chunk):
                             x = torch.from_numpy(np.array(frames[i:min(n, i + chunk)]))
