@@ -281,24 +281,25 @@ def test_gol_sweep_real_files_decoded_exactly_from_the_file(weights, tiny_run, t
     assert a == b and len(a) == src.format.frame_bytes * 6
 
 
-def test_init_from_into_a_generator_with_channel_scale(tiny_run, tmp_path):
-    """``[model] gen_channel_scale = true`` on a finished checkpoint without it: --init-from keeps the
-    tokenizer, codec and decoder, the generator alone trains again (from the old one, rescaled), with
-    a scale that gives each channel of the training latents unit variance; the result codes and decodes."""
+def test_init_from_with_another_sampling_temperature(tiny_run, tmp_path):
+    """``[model] sample_temperature = 0`` on a finished checkpoint without it: --init-from --finish keeps
+    every weight, adds the temperature (a new model id) and measures the card again; the result codes
+    and decodes; a config that differs in anything else is still refused."""
     import torch
 
-    root, cfg, _, done = tiny_run
-    scaled = root / "scaled.toml"
-    scaled.write_text(TINY.format(steps=100000).replace("sample_steps = 2", "sample_steps = 2\ngen_channel_scale = true"))
-    res = _train(scaled, "--out", str(tmp_path / "scaled"), "--init-from", done["checkpoint"], "--minutes", "3",
-                 "--budget", "tokenizer=0,codec=0,generator=0.05,decoder=0")
+    root, _, _, done = tiny_run
+    cold = root / "cold.toml"
+    cold.write_text(TINY.format(steps=3).replace("sample_steps = 2", "sample_steps = 2\nsample_temperature = 0.0"))
+    res = _train(cold, "--out", str(tmp_path / "cold"), "--init-from", done["checkpoint"], "--finish")
     old, new = GoLModel.load(Path(done["checkpoint"])), GoLModel.load(Path(res["checkpoint"]))
-    assert res["finalised"] and 0 < res["steps"]["generator"] and res["steps"]["codec"] == done["steps"]["codec"]
-    scale = new.generator.channel_scale
-    assert not torch.allclose(scale, torch.ones_like(scale)) and bool((scale > 0).all())
-    for name in ("tokenizer", "codec"):
-        a, b = getattr(old, name).state_dict(), getattr(new, name).state_dict()
-        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert res["finalised"] and res["steps"] == old.card["steps"] and new.model_id() != old.model_id()
+    assert float(new.generator.temperature) == 0.0
+    a, b = old.state_dict(), new.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
     frames = np.random.default_rng(0).random((8, 64, 64, 3), dtype=np.float32)
-    data = new.encode(frames, "1000", 1.0)
-    assert new.decode(data).shape == frames.shape
+    assert new.decode(new.encode(frames, "1000", 1.0)).shape == frames.shape
+    other = root / "other.toml"
+    other.write_text(TINY.format(steps=3).replace("sample_steps = 2", "sample_steps = 3"))
+    bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(other), "--out", str(tmp_path / "o"),
+                          "--init-from", done["checkpoint"], "--finish"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "differs from the config" in bad.stderr

@@ -7,14 +7,6 @@ velocity of a rectified flow from Gaussian noise to the P-latents given the know
 a fixed number of Euler steps from noise drawn with a seed the bitstream header determines, so any
 decoder draws the same noise and makes the same frames.
 
-With ``channel_scale`` (``[model] gen_channel_scale = true``) the generator works on the latents
-multiplied channel by channel by a fixed ``channel_scale`` buffer (set by the trainer to make each
-channel's variance one), whatever normalisation the codec uses: under the codec's ``"global"``
-normalisation the weak channels of a PCA-like latent (those that carry colour differences) would
-otherwise weigh almost nothing in the flow-matching loss and start from noise far larger than
-themselves. Callers pass and get latents in the codec's space either way. Off (the default), the
-model and its weights are exactly as before.
-
 ``temperature`` (``[model] sample_temperature``, default 1) scales the noise sampling starts from:
 below 1 the Euler steps start nearer the middle of the noise distribution and end nearer the most
 likely P-latents, trading sample diversity (which a decoder of fixed frames does not need) for
@@ -33,8 +25,7 @@ KNOWN, GENERATE, ABSENT = 1.0, 0.0, -1.0
 
 
 class LatentGenerator(nn.Module):
-    def __init__(self, latent_ch: int = 16, width: int = 64, temb: int = 64, channel_scale: bool = False,
-                 temperature: float = 1.0):
+    def __init__(self, latent_ch: int = 16, width: int = 64, temb: int = 64, temperature: float = 1.0):
         super().__init__()
         slots = WINDOW + 1
         self.latent_ch, self.temb = latent_ch, temb
@@ -48,41 +39,10 @@ class LatentGenerator(nn.Module):
         self.out = conv(2 * width, WINDOW * latent_ch)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        if channel_scale:  # no buffer at all when off: the default model's weights are unchanged
-            self.register_buffer("channel_scale", torch.ones(latent_ch))
-        else:
-            self.channel_scale = None
         if float(temperature) != 1.0:
             self.register_buffer("temperature", torch.tensor(float(temperature)))
         else:
             self.temperature = None
-
-    def _scale(self, x: torch.Tensor) -> torch.Tensor:
-        """Latents in the codec's space (..., C, h, w) -> the generator's space."""
-        return x if self.channel_scale is None else x * self.channel_scale[:, None, None]
-
-    def _unscale(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.channel_scale is None else x / self.channel_scale[:, None, None]
-
-    @torch.no_grad()
-    def rescale_from(self, old: "LatentGenerator") -> None:
-        """Take ``old``'s weights (a generator without ``channel_scale``, or another scale) so that on
-        known latents this one computes what ``old`` did: the first convolution's latent inputs are
-        divided by the scale, the output's channels multiplied by it. A warm start for training a
-        generator with a new ``channel_scale`` (the noise it starts from still differs)."""
-        s = self.channel_scale if self.channel_scale is not None else torch.ones(self.latent_ch)
-        s_old = old.channel_scale if old.channel_scale is not None else torch.ones(self.latent_ch)
-        ratio = (s / s_old.to(s.device)).to(self.out.weight.dtype)
-        mine = self.channel_scale
-        self.load_state_dict({k: v for k, v in old.state_dict().items() if k not in ("channel_scale", "temperature")},
-                             strict=False)
-        if mine is not None:
-            self.channel_scale.copy_(mine)
-        c = self.latent_ch
-        w = self.inp.weight.view(self.inp.weight.shape[0], WINDOW + 1, c + 1, *self.inp.weight.shape[2:])
-        w[:, :, :c] /= ratio[None, None, :, None, None]
-        self.out.weight.view(WINDOW, c, *self.out.weight.shape[1:]).mul_(ratio[None, :, None, None, None])
-        self.out.bias.view(WINDOW, c).mul_(ratio[None, :])
 
     def forward(self, x: torch.Tensor, flags: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """x (B, 1+WINDOW, C, h, w) with known values and noisy ones in place; flags (B, 1+WINDOW);
@@ -106,7 +66,6 @@ class LatentGenerator(nn.Module):
     def loss(self, target: torch.Tensor, known: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
         """Flow-matching loss: target (B, 1+WINDOW, C, h, w) the true latents, known the same with
         the values the decoder will have (decoded I-latents), flags as in ``forward``."""
-        target, known = self._scale(target), self._scale(known)
         b = target.shape[0]
         t = torch.rand(b, device=target.device)
         noise = torch.randn_like(target)
@@ -123,7 +82,6 @@ class LatentGenerator(nn.Module):
     def sample(self, known: torch.Tensor, flags: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
         """Fill the GENERATE slots of known (1, 1+WINDOW, C, h, w) by ``steps`` Euler steps from
         noise seeded by ``seed`` (drawn on the CPU, so the same on every device)."""
-        known = self._scale(known)
         gen = torch.Generator().manual_seed(seed)
         noise = torch.randn(known.shape, generator=gen, dtype=torch.float32).to(known.device)
         if self.temperature is not None:
@@ -135,4 +93,4 @@ class LatentGenerator(nn.Module):
             v = self(x, flags, t)
             step = torch.cat([torch.zeros_like(v[:, :1]), v], dim=1) / steps
             x = torch.where(is_gen, x + step, x)
-        return self._unscale(x)
+        return x

@@ -42,11 +42,9 @@ from .model import GoLModel
 from .pack import MANIFEST, heldout_views, load_pack, pack_config
 from .tokenizer import TIME_STRIDE
 
-
-
-# [model] keys an --init-from checkpoint may differ in: the generator's latent scale (the generator
-# then trains again) and its sampling temperature (a decoding choice: nothing trains again)
-INIT_MAY_CHANGE = ("gen_channel_scale", "sample_temperature")
+# [model] keys an --init-from checkpoint may differ in: the generator's sampling temperature (a
+# decoding choice, a buffer of the weights: nothing trains again, the card is measured again)
+INIT_MAY_CHANGE = ("sample_temperature",)
 
 
 class Trainer:
@@ -60,7 +58,6 @@ class Trainer:
         self.ended: dict = {}
         self.opt_state: dict = {}
         self.finalised = False
-        self.gen_warm_start = None  # a generator of another latent space to start from (init_from)
         self.disc = PatchDiscriminator(self.stage_config("decoder").get("disc_width", 64)).to(device)
         self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.stage_config("decoder").get("lr", 1e-4),
                                           betas=(0.5, 0.9), weight_decay=0.0)
@@ -116,12 +113,10 @@ class Trainer:
         if {k: v for k, v in src.config.items() if k not in INIT_MAY_CHANGE} != mine:
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
         own = {k: v for k, v in self.model.state_dict().items() if k == "generator.temperature"}  # the config's
-        self.model.load_state_dict({**src.state_dict(), **own}, strict=False)
+        got = self.model.load_state_dict({**src.state_dict(), **own}, strict=False)
+        if (set(got.missing_keys) | set(got.unexpected_keys)) - {"generator.temperature"}:
+            raise InputError(f"{path}: its weights do not fit the config's [model] ({got})")
         self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
-        if bool(src.config.get("gen_channel_scale")) != bool(self.model.config.get("gen_channel_scale")):
-            # the generator's latent space changes: it trains again, from the old weights rescaled
-            self.gen_warm_start = src.generator
-            self.steps["generator"] = 0
         came_with = Path(path).parent / "losses.jsonl"  # a --save-weights folder's log comes along
         if came_with.is_file() and not (self.out / "losses.jsonl").is_file():
             atomic_copy(came_with, self.out / "losses.jsonl")
@@ -319,8 +314,6 @@ class Trainer:
             self.init_linear_path(sc)
         if stage == "codec" and self.steps["codec"] == 0:  # the tokenizer's encoder is final from here on
             self.normalise_latents()
-        if stage == "generator" and self.steps["generator"] == 0:
-            self.scale_generator()
         for p in self.model.parameters():
             p.requires_grad_(False)
         for p in self.params(stage):
@@ -414,23 +407,6 @@ class Trainer:
         tok.latent_mean.copy_(mean)
         tok.latent_std.copy_(std)
         self.log(stage="normalise", mode=mode, mean=mean.tolist(), std=std.tolist(), channel_std=channel_std.tolist())
-
-    @torch.no_grad()
-    def scale_generator(self) -> None:
-        """With ``[model] gen_channel_scale``: the generator's per-channel scale, so that each channel of
-        the codec's normalised latents of the training clips has unit variance in the generator's
-        space; a generator taken from a checkpoint of another latent space starts from its weights,
-        rescaled (:meth:`LatentGenerator.rescale_from`)."""
-        gen = self.model.generator
-        if gen.channel_scale is None:
-            return
-        _, _, channel_std = latent_statistics(self.latent_sampler().seqs, "channel")
-        gen.channel_scale.copy_((self.model.tokenizer.latent_std / channel_std.clamp_min(1e-3)).to(gen.channel_scale))
-        if self.gen_warm_start is not None:
-            gen.rescale_from(self.gen_warm_start.to(self.device))
-            self.gen_warm_start = None
-        self.log(stage="generator_scale", channel_scale=gen.channel_scale.tolist())
-        print("generator channel scale " + " ".join(f"{v:.3g}" for v in gen.channel_scale.tolist()), flush=True)
 
     # --- finalising --------------------------------------------------------------------------
     @torch.no_grad()
