@@ -1,0 +1,105 @@
+"""Benchmark: what GoL's P-latent generator costs, part by part, and at which sampling temperature.
+
+On a clip's first ``--frames`` frames at the source rate (a demo sequence, bikes by default), the
+I-latents of ``--mask`` go through the I-latent codec at quality ``--q`` (its forward pass: the same
+rounding as real coding, no file), and the P-latents are, in turn: generated at each
+``--temperatures`` value (the seed a file's header would give does not matter here: a fixed one),
+the mean of the neighbouring I-latents, and the true latents (what a perfect generator would give).
+Each is decoded to frames and scored by PSNR-RGB and ``--metrics`` (LPIPS-VGG and DISTS: neither is in
+GoL's training loss). Figures go to ``reports/benchmarks/gol_generator.json``.
+
+    python benchmarks/gol_generator.py [--sequence bigbuckbunny | --clip V] [--weights W] [--temperatures 1,0.25,0]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.gol import SHIPPED_WEIGHTS
+from bench.gol.evaluate import frame_metrics, psnr_rgb
+from bench.gol.masks import i_positions
+from bench.gol.model import GoLModel
+from bench.paths import write_benchmark_figures
+from bench.suites import get_suite
+from bench.suites.sequences import sequence_from_file
+from bench.tools import ffmpeg_exe
+
+METRICS = ("lpips-vgg", "dists")
+SEED = 1234
+
+
+def source_frames(path: Path, width: int, height: int, n: int) -> np.ndarray:
+    """The clip's first ``n`` frames, RGB (n, height, width, 3) in [0, 1]."""
+    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", str(n), "-f", "rawvideo",
+                        "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
+    return np.frombuffer(r.stdout, np.uint8).reshape(-1, height, width, 3).astype(np.float32) / 255
+
+
+@torch.no_grad()
+def generated(model: GoLModel, lat: torch.Tensor, coded: list[int], temperature: float) -> torch.Tensor:
+    """``lat`` with its P-latents generated at ``temperature`` (the model's own buffer set aside)."""
+    gen, saved = model.generator, model.generator.temperature
+    gen.temperature = torch.tensor(float(temperature))
+    try:
+        out = lat.clone()
+        model.generate(out, set(coded), SEED)
+        return out
+    finally:
+        gen.temperature = saved
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sequence", default="bikes", help="a sequence of the demo suite (default bikes)")
+    p.add_argument("--clip", type=Path, help="any video instead of a demo sequence")
+    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS)
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--mask", default="1010")
+    p.add_argument("--q", type=float, default=4.0)
+    p.add_argument("--temperatures", default="1,0.5,0.25,0")
+    p.add_argument("--metrics", default=",".join(METRICS), help="metrics beside PSNR-RGB ('' for PSNR only)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--output", type=Path)
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    seq = sequence_from_file(a.clip) if a.clip else next(s for s in get_suite("demo").sequences if s.name == a.sequence)
+    clip = seq.path
+    model = GoLModel.load(a.weights)
+    x = source_frames(clip, seq.width, seq.height, a.frames)
+    t, h, w, _ = x.shape
+    metrics = tuple(m for m in a.metrics.split(",") if m)
+    with torch.no_grad():
+        lat = model.latents_of(x)
+        coded = i_positions(a.mask, len(lat))
+        known = lat.clone()
+        known[coded] = model.codec(lat[coded], torch.full((len(coded),), a.q))[0]
+        ways = {f"temperature {tau:g}": generated(model, known, coded, tau) for tau in map(float, a.temperatures.split(","))}
+        mean = known.clone()
+        for i in (i for i in range(len(lat)) if i not in coded):
+            after = next((j for j in coded if j > i), None)
+            before = max(j for j in coded if j < i)
+            mean[i] = known[before] if after is None else (known[before] + known[after]) / 2
+        ways["mean of the neighbouring I-latents"] = mean
+        ways["true P-latents"] = known
+        rows = []
+        for name, latents in ways.items():
+            y = model.frames_of(latents, t, h, w)
+            p_lat = [i for i in range(len(lat)) if i not in coded]
+            err = (latents[p_lat] - lat[p_lat]).pow(2).mean().sqrt().item() if p_lat else 0.0
+            row = {"p_latents": name, "p_latent_rmse": round(err, 4), "psnr_rgb": psnr_rgb(x, y),
+                   "mean_rgb_shift_levels": [round(float(v), 2) for v in ((y - x).reshape(-1, 3).mean(0) * 255)],
+                   **frame_metrics(x, y, metrics)}
+            rows.append(row)
+            print(row, flush=True)
+    result = {"weights": str(a.weights), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
+              "size": f"{w}x{h}", "mask": a.mask, "q": a.q, "rows": rows}
+    write_benchmark_figures(result, "gol_generator", a.output)
+
+
+if __name__ == "__main__":
+    main()
