@@ -76,11 +76,12 @@ def main() -> None:
     with torch.no_grad():
         lat = model.latents_of(x)
         coded = i_positions(a.mask, len(lat))
+        p_lat = [i for i in range(len(lat)) if i not in coded]
         known = lat.clone()
         known[coded] = model.codec(lat[coded], torch.full((len(coded),), a.q))[0]
         ways = {f"temperature {tau:g}": generated(model, known, coded, tau) for tau in map(float, a.temperatures.split(","))}
         mean = known.clone()
-        for i in (i for i in range(len(lat)) if i not in coded):
+        for i in p_lat:
             after = next((j for j in coded if j > i), None)
             before = max(j for j in coded if j < i)
             mean[i] = known[before] if after is None else (known[before] + known[after]) / 2
@@ -89,7 +90,6 @@ def main() -> None:
         rows = []
         for name, latents in ways.items():
             y = model.frames_of(latents, t, h, w)
-            p_lat = [i for i in range(len(lat)) if i not in coded]
             err = (latents[p_lat] - lat[p_lat]).pow(2).mean().sqrt().item() if p_lat else 0.0
             row = {"p_latents": name, "p_latent_rmse": round(err, 4), "psnr_rgb": psnr_rgb(x, y),
                    "mean_rgb_shift_levels": [round(float(v), 2) for v in ((y - x).reshape(-1, 3).mean(0) * 255)],
