@@ -303,3 +303,32 @@ def test_init_from_with_another_sampling_temperature(tiny_run, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(other), "--out", str(tmp_path / "o"),
                           "--init-from", done["checkpoint"], "--finish"], capture_output=True, text=True)
     assert bad.returncode == 2 and "differs from the config" in bad.stderr
+
+
+def test_init_from_with_a_fresh_wider_generator_trained_on_its_samples(tiny_run, tmp_path):
+    """``--reset generator`` with ``--init-from``: the config may give the generator another width
+    (every other weight is the checkpoint's), and ``[stage_generator] regress`` trains the sampler's
+    output against the true P-latents beside the flow loss (both logged); without the reset the
+    other width is refused."""
+    import torch
+
+    root, _, _, done = tiny_run
+    wide = root / "wide.toml"
+    text = TINY.format(steps=4).replace("gen_width = 16", "gen_width = 24\nsample_temperature = 0.0")
+    wide.write_text(text.replace("[stage_generator]\n", "[stage_generator]\nregress = 1.0\n"))
+    bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(wide), "--out", str(tmp_path / "b"),
+                          "--init-from", done["checkpoint"], "--finish"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "differs from the config" in bad.stderr
+    out = tmp_path / "wide"
+    res = _train(wide, "--out", str(out), "--init-from", done["checkpoint"], "--reset", "generator",
+                 "--budget", "tokenizer=0,codec=0,decoder=0")
+    old, new = GoLModel.load(Path(done["checkpoint"])), GoLModel.load(Path(res["checkpoint"]))
+    assert res["finalised"] and new.config["gen_width"] == 24 and res["steps"]["generator"] == 4
+    a, b = old.state_dict(), new.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if not k.startswith("generator."))
+    rows = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    rows = rows[max(i for i, r in enumerate(rows) if r.get("stage") == "init"):]  # this run's (the log came along)
+    gen = [r for r in rows if r.get("stage") == "generator" and "step" in r]
+    assert len(gen) == 4 and all(r["regress"] > 0 and r["flow"] > 0 for r in gen)
+    frames = np.random.default_rng(0).random((8, 64, 64, 3), dtype=np.float32)
+    assert new.decode(new.encode(frames, "1000", 1.0)).shape == frames.shape

@@ -78,14 +78,9 @@ class LatentGenerator(nn.Module):
         w = gen[:, 1:].float().expand_as(err)
         return (err * w).sum() / w.sum().clamp_min(1)
 
-    @torch.no_grad()
-    def sample(self, known: torch.Tensor, flags: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
-        """Fill the GENERATE slots of known (1, 1+WINDOW, C, h, w) by ``steps`` Euler steps from
-        noise seeded by ``seed`` (drawn on the CPU, so the same on every device)."""
-        gen = torch.Generator().manual_seed(seed)
-        noise = torch.randn(known.shape, generator=gen, dtype=torch.float32).to(known.device)
-        if self.temperature is not None:
-            noise = noise * self.temperature.to(noise.device)
+    def integrate(self, noise: torch.Tensor, known: torch.Tensor, flags: torch.Tensor, steps: int) -> torch.Tensor:
+        """``steps`` Euler steps of the flow from ``noise`` in the GENERATE slots, the known values
+        elsewhere (differentiable: :meth:`regression_loss` trains through it)."""
         is_gen = (flags == GENERATE)[:, :, None, None, None]
         x = torch.where(is_gen, noise, known)
         for i in range(steps):
@@ -94,3 +89,22 @@ class LatentGenerator(nn.Module):
             step = torch.cat([torch.zeros_like(v[:, :1]), v], dim=1) / steps
             x = torch.where(is_gen, x + step, x)
         return x
+
+    def regression_loss(self, target: torch.Tensor, known: torch.Tensor, flags: torch.Tensor, steps: int) -> torch.Tensor:
+        """Mean squared error of the P-latents as the decoder makes them (``steps`` Euler steps at the
+        sampling temperature) against the true ones, over the GENERATE slots: trains the sampler's
+        output itself, which at temperature 0 is then the most likely P-latent given the known ones."""
+        noise = torch.randn_like(target)  # on the training device: no decoder has to draw the same
+        x = self.integrate(noise if self.temperature is None else noise * self.temperature, known, flags, steps)
+        gen = (flags == GENERATE)[:, 1:, None, None, None].float().expand_as(x[:, 1:])
+        return (((x[:, 1:] - target[:, 1:]) ** 2) * gen).sum() / gen.sum().clamp_min(1)
+
+    @torch.no_grad()
+    def sample(self, known: torch.Tensor, flags: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
+        """Fill the GENERATE slots of known (1, 1+WINDOW, C, h, w) by ``steps`` Euler steps from
+        noise seeded by ``seed`` (drawn on the CPU, so the same on every device)."""
+        gen = torch.Generator().manual_seed(seed)
+        noise = torch.randn(known.shape, generator=gen, dtype=torch.float32).to(known.device)
+        if self.temperature is not None:
+            noise = noise * self.temperature.to(noise.device)
+        return self.integrate(noise, known, flags, steps)

@@ -45,10 +45,12 @@ from .tokenizer import TIME_STRIDE
 # [model] keys an --init-from checkpoint may differ in: the generator's sampling temperature (a
 # decoding choice, a buffer of the weights: nothing trains again, the card is measured again)
 INIT_MAY_CHANGE = ("sample_temperature",)
+# ... and, with --reset generator (it starts from fresh weights), the generator's own keys
+GENERATOR_KEYS = ("gen_width", "sample_steps", "sample_temperature")
 
 
 class Trainer:
-    def __init__(self, cfg: dict, out: Path, device: str, init_from: Path | None = None):
+    def __init__(self, cfg: dict, out: Path, device: str, init_from: Path | None = None, reset: tuple = ()):
         self.cfg, self.out, self.device = cfg, out, device
         torch.manual_seed(cfg["run"].get("seed", 0))
         self.model = GoLModel(cfg["model"]).to(device)
@@ -72,7 +74,7 @@ class Trainer:
                 self.disc.load_state_dict(st["disc"])
                 self.disc_opt.load_state_dict(st["disc_opt"])
         elif init_from:
-            self.init_from(init_from)
+            self.init_from(init_from, fresh_generator="generator" in reset)
         self.rng = np.random.default_rng(cfg["run"].get("seed", 0) + sum(self.steps.values()))
         d = cfg["data"]
         self.heldout = d.get("heldout", "")
@@ -102,18 +104,23 @@ class Trainer:
                              f"{training_pixels(self.cfg)} (make the pack again)")
         return clips, held
 
-    def init_from(self, path: Path) -> None:
+    def init_from(self, path: Path, fresh_generator: bool = False) -> None:
         """Start from a finalised checkpoint (e.g. the shipped one): its weights and its steps (from its
-        card), fresh optimisers. This is how training goes on where only the checkpoint was kept."""
+        card), fresh optimisers. This is how training goes on where only the checkpoint was kept. With
+        ``fresh_generator`` (``--reset generator``) its generator is not taken, and the config may
+        give the generator another shape (``GENERATOR_KEYS``)."""
         try:
             src = GoLModel.load(path, self.device)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        mine = {k: v for k, v in self.model.config.items() if k not in INIT_MAY_CHANGE}
-        if {k: v for k, v in src.config.items() if k not in INIT_MAY_CHANGE} != mine:
+        may_change = GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE
+        mine = {k: v for k, v in self.model.config.items() if k not in may_change}
+        if {k: v for k, v in src.config.items() if k not in may_change} != mine:
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
-        own = {k: v for k, v in self.model.state_dict().items() if k == "generator.temperature"}  # the config's
-        got = self.model.load_state_dict({**src.state_dict(), **own}, strict=False)
+        keep = ("generator.",) if fresh_generator else ("generator.temperature",)  # the config's own
+        own = {k: v for k, v in self.model.state_dict().items() if k.startswith(keep)}
+        theirs = {k: v for k, v in src.state_dict().items() if not k.startswith(keep)}
+        got = self.model.load_state_dict({**theirs, **own}, strict=False)
         if (set(got.missing_keys) | set(got.unexpected_keys)) - {"generator.temperature"}:
             raise InputError(f"{path}: its weights do not fit the config's [model] ({got})")
         self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
@@ -284,8 +291,12 @@ class Trainer:
             q = torch.rand(b, device=self.device) * (self.model.codec.levels - 1)
             dec = self.model.codec(lat.flatten(0, 1), q.repeat_interleave(WINDOW + 1))[0].unflatten(0, (b, WINDOW + 1))
         flags = torch.tensor([self.random_flags() for _ in range(b)], device=self.device)
-        loss = self.model.generator.loss(lat, dec, flags)
-        return {"loss": loss}
+        gen = self.model.generator
+        flow = gen.loss(lat, dec, flags)
+        if not sc.get("regress", 0):
+            return {"loss": flow}
+        reg = gen.regression_loss(lat, dec, flags, self.model.config["sample_steps"])
+        return {"loss": flow + sc["regress"] * reg, "flow": flow.item(), "regress": reg.item()}
 
     def random_flags(self) -> list[float]:
         """A window's flags: mostly the patterns the masks make (any phase), sometimes random."""
@@ -504,7 +515,7 @@ def main(argv=None) -> int:
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         deadline = time.time() + 60 * a.minutes
-        tr = Trainer(cfg, out, dev, a.init_from)
+        tr = Trainer(cfg, out, dev, a.init_from, tuple(a.reset))
         for stage in a.reset:
             tr.reset(stage)
         if a.finish:

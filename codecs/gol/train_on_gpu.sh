@@ -4,17 +4,19 @@
 # and wheels of constriction, lpips, ffmpeg-python and future in .whl/ beside it (see docs/gol.md).
 #   OUT=/path/for/results MINUTES=8 BUDGET=tokenizer=4,codec=0.9,generator=0.9,decoder=1.7 \
 #     bash codecs/gol/train_on_gpu.sh [CONFIG] [--init-from CHECKPOINT ...]
-# (RES and RUN name its scratch folders, default /tmp/gol-result and /tmp/gol-run; WHEELS its wheels.)
+# (RES and RUN name its scratch folders, default /tmp/gol-result and /tmp/gol-run; WHEELS its wheels,
+# SITE where they are installed, default /tmp/site.)
 # Writes $OUT/result.tar.part-* (split at 15 MB: the weights, the cross-device check files, the
 # losses and the log); join them with `cat result.tar.part-* | tar -x`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."   # the repository root
 CONFIG=${1:-codecs/gol/gol-small.toml}; shift || true
 : "${OUT:?set OUT to a folder for the results}"
-WHEELS=${WHEELS:-.whl}   # wheels for the machine's Python (cp312 here), installed into /tmp/site
+WHEELS=${WHEELS:-.whl}   # wheels for the machine's Python (cp312 here), installed into $SITE
+SITE=${SITE:-/tmp/site}   # one per command where two train at once
 if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl || exit 1
+  export PYTHONPATH=$SITE:$PWD
 else
   export PYTHONPATH=$PWD
 fi
