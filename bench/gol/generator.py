@@ -63,6 +63,12 @@ class LatentGenerator(nn.Module):
             h3 = blk(h3, e)
         return self.out(torch.cat([h3, h0], dim=1)).reshape(b, WINDOW, c, h, w)
 
+    @staticmethod
+    def _generated_mean(sq_err: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+        """The mean of ``sq_err`` (B, WINDOW, C, h, w) over the window's GENERATE slots."""
+        w = (flags == GENERATE)[:, 1:, None, None, None].float().expand_as(sq_err)
+        return (sq_err * w).sum() / w.sum().clamp_min(1)
+
     def loss(self, target: torch.Tensor, known: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
         """Flow-matching loss: target (B, 1+WINDOW, C, h, w) the true latents, known the same with
         the values the decoder will have (decoded I-latents), flags as in ``forward``."""
@@ -71,16 +77,16 @@ class LatentGenerator(nn.Module):
         noise = torch.randn_like(target)
         tt = t[:, None, None, None, None]
         xt = (1 - tt) * noise + tt * target
-        gen = (flags == GENERATE)[:, :, None, None, None]
-        x = torch.where(gen, xt, known)
+        x = torch.where((flags == GENERATE)[:, :, None, None, None], xt, known)
         v = self(x, flags, t)
-        err = (v - (target - noise)[:, 1:]) ** 2
-        w = gen[:, 1:].float().expand_as(err)
-        return (err * w).sum() / w.sum().clamp_min(1)
+        return self._generated_mean((v - (target - noise)[:, 1:]) ** 2, flags)
 
     def integrate(self, noise: torch.Tensor, known: torch.Tensor, flags: torch.Tensor, steps: int) -> torch.Tensor:
-        """``steps`` Euler steps of the flow from ``noise`` in the GENERATE slots, the known values
-        elsewhere (differentiable: :meth:`regression_loss` trains through it)."""
+        """``steps`` Euler steps of the flow from ``noise`` scaled by the sampling temperature in the
+        GENERATE slots, the known values elsewhere (differentiable: :meth:`regression_loss` trains
+        through it)."""
+        if self.temperature is not None:
+            noise = noise * self.temperature.to(noise.device)
         is_gen = (flags == GENERATE)[:, :, None, None, None]
         x = torch.where(is_gen, noise, known)
         for i in range(steps):
@@ -95,9 +101,8 @@ class LatentGenerator(nn.Module):
         sampling temperature) against the true ones, over the GENERATE slots: trains the sampler's
         output itself, which at temperature 0 is then the most likely P-latent given the known ones."""
         noise = torch.randn_like(target)  # on the training device: no decoder has to draw the same
-        x = self.integrate(noise if self.temperature is None else noise * self.temperature, known, flags, steps)
-        gen = (flags == GENERATE)[:, 1:, None, None, None].float().expand_as(x[:, 1:])
-        return (((x[:, 1:] - target[:, 1:]) ** 2) * gen).sum() / gen.sum().clamp_min(1)
+        x = self.integrate(noise, known, flags, steps)
+        return self._generated_mean((x[:, 1:] - target[:, 1:]) ** 2, flags)
 
     @torch.no_grad()
     def sample(self, known: torch.Tensor, flags: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
@@ -105,6 +110,4 @@ class LatentGenerator(nn.Module):
         noise seeded by ``seed`` (drawn on the CPU, so the same on every device)."""
         gen = torch.Generator().manual_seed(seed)
         noise = torch.randn(known.shape, generator=gen, dtype=torch.float32).to(known.device)
-        if self.temperature is not None:
-            noise = noise * self.temperature.to(noise.device)
         return self.integrate(noise, known, flags, steps)
