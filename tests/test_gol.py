@@ -332,3 +332,42 @@ def test_init_from_with_a_fresh_wider_generator_trained_on_its_samples(tiny_run,
     assert len(gen) == 4 and all(r["regress"] > 0 and r["flow"] > 0 for r in gen)
     frames = np.random.default_rng(0).random((8, 64, 64, 3), dtype=np.float32)
     assert new.decode(new.encode(frames, "1000", 1.0)).shape == frames.shape
+
+
+def test_decoder_trained_on_with_a_warmed_up_discriminator_that_comes_back(tiny_run, tmp_path):
+    """The decoder stage alone, --init-from a finished checkpoint (which has no discriminator): the
+    fresh discriminator trains alone for ``disc_warmup`` updates first (the decoder's steps do not
+    count them), stages with no minutes make no latents, and --save-weights keeps the discriminator
+    beside the weights (``gol.disc.pt``), which the next --init-from takes on (no warm-up again)."""
+    import torch
+
+    from bench.gol.train import disc_path
+
+    root, _, _, done = tiny_run
+    cfg = root / "dec.toml"
+    cfg.write_text(TINY.format(steps=100000).replace("adversarial = 0.1\n", "adversarial = 0.1\ndisc_warmup = 3\n"))
+    budget = "tokenizer=0,codec=0,generator=0,decoder=0.05"
+    first, w1 = tmp_path / "first", tmp_path / "w1" / "gol.pt"
+    res = _train(cfg, "--out", str(first), "--init-from", done["checkpoint"], "--budget", budget,
+                 "--save-weights", str(w1), "--no-finalise")
+    old = GoLModel.load(Path(done["checkpoint"]))
+    assert res["steps"]["decoder"] > old.card["steps"]["decoder"]
+    assert {k: res["steps"][k] for k in ("tokenizer", "codec", "generator")} == \
+        {k: old.card["steps"][k] for k in ("tokenizer", "codec", "generator")}
+    assert not (first / "latents.pt").exists()
+    rows = [json.loads(line) for line in (first / "losses.jsonl").read_text().splitlines()]
+    rows = rows[max(i for i, r in enumerate(rows) if r.get("stage") == "init"):]
+    warm = [r for r in rows if r.get("stage") == "disc_warmup"]
+    assert [r["disc_steps"] for r in warm] == [1, 2, 3]
+    assert rows.index(warm[-1]) < min(i for i, r in enumerate(rows) if r.get("stage") == "decoder" and "step" in r)
+    saved = torch.load(disc_path(w1), weights_only=False)
+    trained = res["steps"]["decoder"] - old.card["steps"]["decoder"]
+    assert disc_path(w1).name == "gol.disc.pt" and saved["disc_steps"] == 3 + trained
+    new, ref = GoLModel.load(w1).state_dict(), old.state_dict()
+    changed = {k for k in ref if not torch.equal(ref[k], new[k])}
+    assert changed and all(k.startswith(("tokenizer.dec.", "tokenizer.lin.dec.")) for k in changed)
+    second = tmp_path / "second"
+    _train(cfg, "--out", str(second), "--init-from", str(w1), "--budget", budget, "--no-finalise")
+    rows = [json.loads(line) for line in (second / "losses.jsonl").read_text().splitlines()]
+    assert not [r for r in rows[max(i for i, r in enumerate(rows) if r.get("stage") == "init"):]
+                if r.get("stage") == "disc_warmup"]

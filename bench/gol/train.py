@@ -63,6 +63,7 @@ class Trainer:
         self.disc = PatchDiscriminator(self.stage_config("decoder").get("disc_width", 64)).to(device)
         self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.stage_config("decoder").get("lr", 1e-4),
                                           betas=(0.5, 0.9), weight_decay=0.0)
+        self.disc_steps = 0  # the discriminator's updates so far (a fresh one is warmed up: disc_warmup)
         state = out / "state.pt"
         if state.is_file():
             st = torch.load(state, map_location=device, weights_only=False)
@@ -73,6 +74,7 @@ class Trainer:
             if "disc" in st:
                 self.disc.load_state_dict(st["disc"])
                 self.disc_opt.load_state_dict(st["disc_opt"])
+                self.disc_steps = int(st.get("disc_steps", st["steps"].get("decoder", 0)))
         elif init_from:
             self.init_from(init_from, fresh_generator="generator" in reset)
         self.rng = np.random.default_rng(cfg["run"].get("seed", 0) + sum(self.steps.values()))
@@ -124,10 +126,25 @@ class Trainer:
         if (set(got.missing_keys) | set(got.unexpected_keys)) - {"generator.temperature"}:
             raise InputError(f"{path}: its weights do not fit the config's [model] ({got})")
         self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
+        self.load_discriminator(disc_path(path))
         came_with = Path(path).parent / "losses.jsonl"  # a --save-weights folder's log comes along
         if came_with.is_file() and not (self.out / "losses.jsonl").is_file():
             atomic_copy(came_with, self.out / "losses.jsonl")
         self.log(stage="init", checkpoint=str(path), model_id=src.model_id().hex(), steps=self.steps)
+
+    def load_discriminator(self, path: Path) -> None:
+        """The discriminator a ``--save-weights`` file came with (``disc_path``), when there is one of
+        the config's width; without it the discriminator starts fresh (and is warmed up first)."""
+        if not path.is_file():
+            return
+        st = torch.load(path, map_location=self.device, weights_only=False)
+        try:
+            self.disc.load_state_dict(st["disc"])
+        except (RuntimeError, KeyError) as exc:
+            print(f"{path}: not used, it does not fit the config's discriminator ({str(exc).splitlines()[0]})", flush=True)
+            return
+        self.disc_opt.load_state_dict(st["disc_opt"])
+        self.disc_steps = int(st["disc_steps"])
 
     # --- bookkeeping -------------------------------------------------------------------------
     @property
@@ -139,7 +156,8 @@ class Trainer:
         with atomic_path(self.out / "state.pt") as tmp:
             torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
                         "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
-                        "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}, tmp)
+                        "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict(),
+                        "disc_steps": self.disc_steps}, tmp)
 
     def log(self, **row) -> None:
         with open(self.out / "losses.jsonl", "a") as f:
@@ -250,11 +268,42 @@ class Trainer:
                 self.disc_opt.zero_grad(set_to_none=True)
                 d_loss.backward()
                 self.disc_opt.step()
+                self.disc_steps += 1
                 self.disc.requires_grad_(False)
                 g = hinge_g(self.disc(y.flatten(0, 1)).float())
                 out["loss"] = out["loss"] + sc["adversarial"] * g
                 out["d_loss"], out["g_adv"] = d_loss.item(), g.item()
         return out
+
+    def warm_discriminator(self, sc: dict, deadline: float) -> None:
+        """A fresh discriminator beside a decoder that is already trained (``--init-from`` a
+        checkpoint without its discriminator) would push the decoder about while it learns: it first
+        trains alone, the decoder frozen, until it has ``disc_warmup`` updates (not decoder steps)."""
+        todo = int(sc.get("disc_warmup", 0)) - self.disc_steps
+        if todo <= 0 or not sc.get("adversarial", 0):
+            return
+        self.model.eval()
+        t0, acc = time.time(), []
+        for _ in range(todo):
+            if time.time() >= deadline:
+                break
+            x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
+            with torch.no_grad(), self.autocast():
+                y = self.decode_pairs(self.decoder_latents(x, sc))
+            self.disc.requires_grad_(True)
+            with self.autocast():
+                d_loss = hinge_d(self.disc(x.flatten(0, 1)), self.disc(y.flatten(0, 1)))
+            self.disc_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.disc_opt.step()
+            self.disc.requires_grad_(False)
+            self.disc_steps += 1
+            acc.append(d_loss.item())
+            if len(acc) == sc.get("log_every", 50) or self.disc_steps == int(sc["disc_warmup"]):
+                self.log(stage="disc_warmup", disc_steps=self.disc_steps, d_loss=round(float(np.mean(acc)), 6),
+                         s_per_step=round((time.time() - t0) / len(acc), 3))
+                print(f"disc_warmup {self.disc_steps}/{sc['disc_warmup']} d_loss={np.mean(acc):.4g}", flush=True)
+                acc, t0 = [], time.time()
 
     def latent_sampler(self) -> LatentSampler:
         """The training clips encoded once by the (finished) tokenizer, kept in ``latents.pt``."""
@@ -318,6 +367,10 @@ class Trainer:
         sc = {**self.stage_config(stage), "steps": self.target(stage)}
         if self.steps[stage] >= sc["steps"]:
             return True
+        if budget_min is not None and budget_min <= 0:  # no minutes: ends where it is (no latents made for it)
+            self.end_stage(stage)
+            self.log(stage=stage, budget_minutes=budget_min, ended_at=self.steps[stage])
+            return True
         if stage in ("codec", "generator"):
             self.latent_sampler()  # made once, before the stage's own minutes start
         stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
@@ -343,6 +396,9 @@ class Trainer:
         if stage in self.opt_state:
             opt.load_state_dict(self.opt_state[stage])
         fn = getattr(self, f"step_{stage}")
+        if stage == "decoder":
+            self.warm_discriminator(sc, stage_deadline)
+            self.model.train()
         t0, acc, first = time.time(), {}, self.steps[stage]
         fresh = stage not in self.opt_state  # a new optimiser (also after --init-from) warms up again
         cosine_end, t_start = max(sc["steps"], 1), time.time()
@@ -433,6 +489,9 @@ class Trainer:
                            "device": torch.cuda.get_device_name() if str(self.device).startswith("cuda") else "cpu"}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.model.save(path)
+        with atomic_path(disc_path(path)) as tmp:  # training only, never shipped: --init-from takes it on
+            torch.save({"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict(),
+                        "disc_steps": self.disc_steps}, tmp)
         if check_dir is not None and self.heldout_frames is not None:
             ship = GoLModel.load(path, self.device)  # the weights as saved (fp16-rounded)
             small = heldout_views(self.cfg, self.heldout_frames)[1]
@@ -462,6 +521,11 @@ class Trainer:
         write_card(self.model, self.out / "MODEL_CARD.md", self.checkpoint)
         self.finalised = True
         self.save()
+
+
+def disc_path(weights: Path) -> Path:
+    """Where ``--save-weights W`` keeps the discriminator beside W (``gol.pt`` -> ``gol.disc.pt``)."""
+    return Path(weights).with_suffix(".disc.pt")
 
 
 def parse_budget(text: str) -> dict[str, float]:

