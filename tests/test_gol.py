@@ -371,3 +371,8 @@ def test_decoder_trained_on_with_a_warmed_up_discriminator_that_comes_back(tiny_
     rows = [json.loads(line) for line in (second / "losses.jsonl").read_text().splitlines()]
     assert not [r for r in rows[max(i for i, r in enumerate(rows) if r.get("stage") == "init"):]
                 if r.get("stage") == "disc_warmup"]
+    disc_path(w1).write_bytes(disc_path(w1).read_bytes()[:1000])  # truncated: one line naming it, exit 2
+    bad = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--out", str(tmp_path / "bad"),
+                          "--init-from", str(w1), "--budget", budget, "--no-finalise"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "gol.disc.pt: not a discriminator" in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0

@@ -137,14 +137,19 @@ class Trainer:
         the config's width; without it the discriminator starts fresh (and is warmed up first)."""
         if not path.is_file():
             return
-        st = torch.load(path, map_location=self.device, weights_only=False)
         try:
-            self.disc.load_state_dict(st["disc"])
-        except (RuntimeError, KeyError) as exc:
+            st = torch.load(path, map_location=self.device, weights_only=False)
+            disc, disc_opt, disc_steps = st["disc"], st["disc_opt"], int(st["disc_steps"])
+        except Exception as exc:  # a truncated or foreign file: say which, keep nothing from it
+            raise InputError(f"{path}: not a discriminator saved by --save-weights "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        try:
+            self.disc.load_state_dict(disc)
+        except RuntimeError as exc:
             print(f"{path}: not used, it does not fit the config's discriminator ({str(exc).splitlines()[0]})", flush=True)
             return
-        self.disc_opt.load_state_dict(st["disc_opt"])
-        self.disc_steps = int(st["disc_steps"])
+        self.disc_opt.load_state_dict(disc_opt)
+        self.disc_steps = disc_steps
 
     # --- bookkeeping -------------------------------------------------------------------------
     @property
