@@ -376,3 +376,33 @@ def test_decoder_trained_on_with_a_warmed_up_discriminator_that_comes_back(tiny_
                           "--init-from", str(w1), "--budget", budget, "--no-finalise"], capture_output=True, text=True)
     assert bad.returncode == 2 and "gol.disc.pt: not a discriminator" in bad.stderr
     assert bad.stderr.strip().count("\n") == 0
+
+
+def test_decoder_stage_on_windows_of_latents_as_a_file_holds_them(tiny_run, tmp_path):
+    """``[stage_decoder] window = true``: the decoder trains on latents as decoding makes them (a
+    generator window, every latent coded at one quality from ``q = [lo, hi]``, the latents of a mask
+    pattern generated from both sides), one adjacent pair of each window with its own frames."""
+    import torch
+
+    from bench.gol.config import load_config
+    from bench.gol.generator import ABSENT, GENERATE, WINDOW
+    from bench.gol.train import Trainer
+
+    root, _, _, done = tiny_run
+    cfg = root / "window.toml"
+    cfg.write_text(TINY.format(steps=100000).replace("generated = 0.5\n", "generated = 0.5\nwindow = true\nq = [1.0, 1.0]\n"))
+    tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
+    sc = tr.stage_config("decoder")
+    assert float(tr.coding_qualities(100, {"q": [0.5, 0.75]}).min()) >= 0.5
+    for _ in range(300):  # a pattern always leaves a pair to train on
+        flags = tr.window_flags({"generated": 1.0})
+        assert GENERATE in flags and any(ABSENT not in flags[k:k + 2] for k in range(WINDOW))
+    x, z = tr.decoder_batch({**sc, "generated": 0.0})  # nothing generated: the pair is its frames, coded at q 1
+    assert x.shape[:2] == (2, 8) and z.shape[:2] == (2, 2)
+    tok, codec = tr.model.tokenizer, tr.model.codec
+    with torch.no_grad():
+        again = tok.denormalise(codec(tok.encode(x.flatten(0, 1)), torch.ones(4))[0]).unflatten(0, (2, 2))
+    assert torch.allclose(again, z, atol=1e-4)
+    res = _train(cfg, "--out", str(tmp_path / "run"), "--init-from", done["checkpoint"], "--no-finalise",
+                 "--budget", "tokenizer=0,codec=0,generator=0,decoder=0.05")
+    assert res["steps"]["decoder"] > GoLModel.load(Path(done["checkpoint"])).card["steps"]["decoder"]

@@ -236,16 +236,31 @@ class Trainer:
         out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z.float() ** 2).mean()
         return out
 
+    def decoder_batch(self, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (B, 8, 3, H, W) and the raw latent pairs (B, 2, C, h, w) the decoder stage trains on:
+        :meth:`decoder_latents`, or with ``window = true`` :meth:`window_latents`."""
+        if sc.get("window"):
+            x = self.sampler.sample(sc["batch"], TIME_STRIDE * (WINDOW + 1), sc["crop"])
+            return self.window_latents(x, sc)
+        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
+        return x, self.decoder_latents(x, sc)
+
+    def coding_qualities(self, n: int, sc: dict) -> torch.Tensor:
+        """``n`` random codec qualities, uniform in ``[stage_decoder] q = [lo, hi]`` (default: every level)."""
+        lo, hi = sc.get("q", [0.0, self.model.codec.levels - 1])
+        return lo + torch.rand(n, device=self.device) * (hi - lo)
+
     @torch.no_grad()
     def decoder_latents(self, x: torch.Tensor, sc: dict) -> torch.Tensor:
         """Raw latents (B, 2, C, h, w) of frames x (B, 8, 3, H, W) as the decoder will see them:
-        decoded by the I-latent codec at a random quality, a quarter left uncoded, and in a
-        ``generated`` share of the pairs the second latent made by the generator from the first."""
+        decoded by the I-latent codec at a random quality (``coding_qualities``), an ``uncoded``
+        share (default a quarter) left uncoded, and in a ``generated`` share of the pairs the second
+        latent made by the generator from the first."""
         tok, b = self.model.tokenizer, x.shape[0]
         z = tok.encode(x.flatten(0, 1))
-        q = torch.rand(b, device=self.device).repeat_interleave(2) * (self.model.codec.levels - 1)
+        q = self.coding_qualities(b, sc).repeat_interleave(2)
         coded = self.model.codec(z, q)[0]
-        keep = (torch.rand(2 * b, device=self.device) < 0.25)[:, None, None, None]
+        keep = (torch.rand(2 * b, device=self.device) < sc.get("uncoded", 0.25))[:, None, None, None]
         lat = torch.where(keep, z, coded).unflatten(0, (b, 2))
         gen = torch.rand(b, device=self.device) < sc.get("generated", 0.0)
         if gen.any():
@@ -257,13 +272,35 @@ class Trainer:
             lat[:, 1] = torch.where(gen[:, None, None, None], made, lat[:, 1])
         return tok.denormalise(lat)
 
+    @torch.no_grad()
+    def window_latents(self, x: torch.Tensor, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents as a file holds them, for frames x (B, 4 (WINDOW+1), 3, H, W): a generator window
+        (the latent before it and WINDOW more), every latent coded at one quality per window
+        (``coding_qualities``, nothing left uncoded), and in a ``generated`` share of the windows the
+        latents a mask pattern leaves out made by the generator from the coded ones on both sides,
+        as decoding makes them (:meth:`random_flags`). Returns one adjacent pair of each window that
+        holds no absent slot, with its 8 frames: (B, 8, 3, H, W), raw latents (B, 2, C, h, w)."""
+        tok, b, n = self.model.tokenizer, x.shape[0], WINDOW + 1
+        z = tok.encode(x.flatten(0, 1))
+        lat = self.model.codec(z, self.coding_qualities(b, sc).repeat_interleave(n))[0].unflatten(0, (b, n))
+        flags = [self.window_flags(sc) for _ in range(b)]
+        f = torch.tensor(flags, device=self.device)
+        if (f == GENERATE).any():
+            made = self.model.generator.sample(lat, f, self.model.config["sample_steps"], int(self.rng.integers(1 << 62)))
+            lat = torch.where((f == GENERATE)[:, :, None, None, None], made, lat)
+        starts = [int(self.rng.choice([k for k in range(WINDOW) if ABSENT not in fl[k:k + 2]])) for fl in flags]
+        pick = torch.tensor(starts, device=self.device)
+        rows = torch.arange(b, device=self.device)
+        pairs = torch.stack([lat[rows, pick], lat[rows, pick + 1]], 1)
+        frames = torch.stack([x[i, TIME_STRIDE * k:TIME_STRIDE * (k + 2)] for i, k in enumerate(starts)])
+        return frames, tok.denormalise(pairs)
+
     def step_decoder(self, sc: dict) -> dict:
         """The paper's second stage, on our budget: the tokenizer's decoder learns to make frames
         from latents as the decoder will have them (:meth:`decoder_latents`), with the frame losses
         and, from step ``disc_start`` on, ``adversarial`` x the hinge loss of a patch discriminator
         trained alongside; everything else frozen."""
-        x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
-        z = self.decoder_latents(x, sc)
+        x, z = self.decoder_batch(sc)
         with self.autocast():
             y = self.decode_pairs(z)
             out = self.frame_losses(y, x, sc)
@@ -292,9 +329,9 @@ class Trainer:
         for _ in range(todo):
             if time.time() >= deadline:
                 break
-            x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
+            x, z = self.decoder_batch(sc)
             with torch.no_grad(), self.autocast():
-                y = self.decode_pairs(self.decoder_latents(x, sc))
+                y = self.decode_pairs(z)
             self.disc.requires_grad_(True)
             with self.autocast():
                 d_loss = hinge_d(self.disc(x.flatten(0, 1)), self.disc(y.flatten(0, 1)))
@@ -351,6 +388,16 @@ class Trainer:
             return {"loss": flow}
         reg = gen.regression_loss(lat, dec, flags, self.model.config["sample_steps"])
         return {"loss": flow + sc["regress"] * reg, "flow": flow.item(), "regress": reg.item()}
+
+    def window_flags(self, sc: dict) -> list[float]:
+        """A decoder-stage window's flags: every latent coded, or in a ``generated`` share a mask
+        pattern of :meth:`random_flags` that leaves at least one adjacent pair without an absent slot."""
+        if self.rng.random() >= sc.get("generated", 0.0):
+            return [KNOWN] * (WINDOW + 1)
+        while True:
+            flags = self.random_flags()
+            if any(ABSENT not in flags[k:k + 2] for k in range(WINDOW)):
+                return flags
 
     def random_flags(self) -> list[float]:
         """A window's flags: mostly the patterns the masks make (any phase), sometimes random."""
