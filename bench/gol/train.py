@@ -161,8 +161,11 @@ class Trainer:
         with atomic_path(self.out / "state.pt") as tmp:
             torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
                         "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
-                        "disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict(),
-                        "disc_steps": self.disc_steps}, tmp)
+                        **self.disc_state()}, tmp)
+
+    def disc_state(self) -> dict:
+        """The discriminator, its optimiser and its update count (in state.pt, and beside --save-weights)."""
+        return {"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict(), "disc_steps": self.disc_steps}
 
     def log(self, **row) -> None:
         with open(self.out / "losses.jsonl", "a") as f:
@@ -305,17 +308,23 @@ class Trainer:
             y = self.decode_pairs(z)
             out = self.frame_losses(y, x, sc)
             if sc.get("adversarial", 0) and self.steps["decoder"] >= sc.get("disc_start", 0):
-                self.disc.requires_grad_(True)
-                d_loss = hinge_d(self.disc(x.flatten(0, 1)), self.disc(y.detach().flatten(0, 1)))
-                self.disc_opt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                self.disc_opt.step()
-                self.disc_steps += 1
-                self.disc.requires_grad_(False)
+                d_loss = self.disc_update(x, y.detach())
                 g = hinge_g(self.disc(y.flatten(0, 1)).float())
                 out["loss"] = out["loss"] + sc["adversarial"] * g
-                out["d_loss"], out["g_adv"] = d_loss.item(), g.item()
+                out["d_loss"], out["g_adv"] = d_loss, g.item()
         return out
+
+    def disc_update(self, real: torch.Tensor, fake: torch.Tensor) -> float:
+        """One hinge-loss step of the discriminator on real and decoded frames (B, T, 3, H, W); its loss."""
+        self.disc.requires_grad_(True)
+        with self.autocast():
+            d_loss = hinge_d(self.disc(real.flatten(0, 1)), self.disc(fake.flatten(0, 1)))
+        self.disc_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.disc_opt.step()
+        self.disc.requires_grad_(False)
+        self.disc_steps += 1
+        return d_loss.item()
 
     def warm_discriminator(self, sc: dict, deadline: float) -> None:
         """A fresh discriminator beside a decoder that is already trained (``--init-from`` a
@@ -324,7 +333,6 @@ class Trainer:
         todo = int(sc.get("disc_warmup", 0)) - self.disc_steps
         if todo <= 0 or not sc.get("adversarial", 0):
             return
-        self.model.eval()
         t0, acc = time.time(), []
         for _ in range(todo):
             if time.time() >= deadline:
@@ -332,15 +340,7 @@ class Trainer:
             x, z = self.decoder_batch(sc)
             with torch.no_grad(), self.autocast():
                 y = self.decode_pairs(z)
-            self.disc.requires_grad_(True)
-            with self.autocast():
-                d_loss = hinge_d(self.disc(x.flatten(0, 1)), self.disc(y.flatten(0, 1)))
-            self.disc_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.disc_opt.step()
-            self.disc.requires_grad_(False)
-            self.disc_steps += 1
-            acc.append(d_loss.item())
+            acc.append(self.disc_update(x, y))
             if len(acc) == sc.get("log_every", 50) or self.disc_steps == int(sc["disc_warmup"]):
                 self.log(stage="disc_warmup", disc_steps=self.disc_steps, d_loss=round(float(np.mean(acc)), 6),
                          s_per_step=round((time.time() - t0) / len(acc), 3))
@@ -450,7 +450,6 @@ class Trainer:
         fn = getattr(self, f"step_{stage}")
         if stage == "decoder":
             self.warm_discriminator(sc, stage_deadline)
-            self.model.train()
         t0, acc, first = time.time(), {}, self.steps[stage]
         fresh = stage not in self.opt_state  # a new optimiser (also after --init-from) warms up again
         cosine_end, t_start = max(sc["steps"], 1), time.time()
@@ -542,8 +541,7 @@ class Trainer:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.model.save(path)
         with atomic_path(disc_path(path)) as tmp:  # training only, never shipped: --init-from takes it on
-            torch.save({"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict(),
-                        "disc_steps": self.disc_steps}, tmp)
+            torch.save(self.disc_state(), tmp)
         if check_dir is not None and self.heldout_frames is not None:
             ship = GoLModel.load(path, self.device)  # the weights as saved (fp16-rounded)
             small = heldout_views(self.cfg, self.heldout_frames)[1]
