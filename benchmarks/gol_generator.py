@@ -13,30 +13,20 @@ GoL's training loss). Figures go to ``reports/benchmarks/gol_generator.json``.
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bench.gol import SHIPPED_WEIGHTS
-from bench.gol.evaluate import frame_metrics, psnr_rgb
+from bench.gol.evaluate import first_frames, frame_metrics, psnr_rgb
 from bench.gol.masks import i_positions
 from bench.gol.model import GoLModel
 from bench.paths import write_benchmark_figures
 from bench.suites import get_suite
 from bench.suites.sequences import sequence_from_file
-from bench.tools import ffmpeg_exe
 
 METRICS = ("lpips-vgg", "dists")
 SEED = 1234
-
-
-def source_frames(path: Path, width: int, height: int, n: int) -> np.ndarray:
-    """The clip's first ``n`` frames, RGB (n, height, width, 3) in [0, 1]."""
-    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", str(n), "-f", "rawvideo",
-                        "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
-    return np.frombuffer(r.stdout, np.uint8).reshape(-1, height, width, 3).astype(np.float32) / 255
 
 
 @torch.no_grad()
@@ -70,7 +60,7 @@ def main() -> None:
     seq = sequence_from_file(a.clip) if a.clip else next(s for s in get_suite("demo").sequences if s.name == a.sequence)
     clip = seq.path
     model = GoLModel.load(a.weights)
-    x = source_frames(clip, seq.width, seq.height, a.frames)
+    x = first_frames(clip, a.frames)
     t, h, w, _ = x.shape
     metrics = tuple(m for m in a.metrics.split(",") if m)
     with torch.no_grad():

@@ -13,30 +13,24 @@ tokenizer and 8x thumbnail side by side (frame 8).
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from bench.gol import SHIPPED_WEIGHTS
-from bench.gol.evaluate import frame_metrics, psnr_rgb, thumbnail, tokenizer_only
+from bench.gol.evaluate import (
+    HELDOUT_SIZE,
+    first_frames,
+    frame_metrics,
+    psnr_rgb,
+    thumbnail,
+    tokenizer_only,
+)
 from bench.gol.model import GoLModel
 from bench.paths import write_benchmark_figures
-from bench.tools import ffmpeg_exe
 
-SIZE = (640, 352)
 METRICS = ("lpips-vgg", "dists")
-
-
-def first_frames(path: Path, n: int, size=SIZE) -> np.ndarray:
-    """RGB frames (n, 352, 640, 3) in [0, 1]: scaled to cover ``size`` (area), centre crop."""
-    w, h = size
-    vf = (f"scale='max({w},ceil(iw*{h}/ih/2)*2)':'max({h},ceil(ih*{w}/iw/2)*2)':flags=area:in_color_matrix=bt709,"
-          f"crop={w}:{h}")
-    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", vf, "-frames:v", str(n),
-                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
-    return np.frombuffer(r.stdout, np.uint8).reshape(-1, h, w, 3).astype(np.float32) / 255
 
 
 def main() -> None:
@@ -57,9 +51,9 @@ def main() -> None:
     metrics = tuple(m for m in a.metrics.split(",") if m)
     rows = []
     for clip in sorted(c for c in a.clips.iterdir() if c.suffix.lower() in {".mp4", ".mkv", ".avi", ".mov"}):
-        x = first_frames(clip, a.frames)
+        x = first_frames(clip, a.frames, HELDOUT_SIZE)
         rec, t8, t16 = tokenizer_only(model, x), thumbnail(x, 8), thumbnail(x, 16)
-        row = {"clip": clip.name, "frames": len(x), "size": f"{SIZE[0]}x{SIZE[1]}"}
+        row = {"clip": clip.name, "frames": len(x), "size": f"{HELDOUT_SIZE[0]}x{HELDOUT_SIZE[1]}"}
         for name, y in (("tokenizer", rec), ("thumb8", t8), ("thumb16", t16)):
             row[name] = {"psnr_rgb": psnr_rgb(x, y), **frame_metrics(x, y, metrics)}
         row["tokenizer_minus_thumb8_db"] = round(row["tokenizer"]["psnr_rgb"] - row["thumb8"]["psnr_rgb"], 3)

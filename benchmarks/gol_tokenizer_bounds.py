@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -32,14 +31,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gol_tokenizer import first_frames  # noqa: E402  (the same frames as the tokenizer benchmark)
-
-from bench.gol.evaluate import psnr_rgb, thumbnail  # noqa: E402
-from bench.gol.lapped import LappedLinear, block_pca, clip_windows, pca_init  # noqa: E402
-from bench.gol.lapped import frame_groups as groups  # noqa: E402
-from bench.gol.pack import MANIFEST, read_frames  # noqa: E402
-from bench.paths import write_benchmark_figures  # noqa: E402
+from bench.gol.evaluate import HELDOUT_SIZE, first_frames, psnr_rgb, thumbnail  # the tokenizer benchmark's frames
+from bench.gol.lapped import LappedLinear, block_pca, clip_windows, pca_init
+from bench.gol.lapped import frame_groups as groups
+from bench.gol.pack import MANIFEST, read_frames
+from bench.paths import write_benchmark_figures
 
 BLOCK = 8
 
@@ -118,7 +114,7 @@ def main() -> None:
     wins = training_frames(a.pack, a.windows, a.window_frames)
     print(f"{len(wins)} training windows of {a.window_frames} frames in {time.time() - t0:.0f} s", flush=True)
     clips = sorted(c for c in a.clips.iterdir() if c.suffix.lower() in {".mp4", ".mkv", ".avi", ".mov"})
-    held = {c.name: first_frames(c, a.frames) for c in clips}
+    held = {c.name: first_frames(c, a.frames, HELDOUT_SIZE) for c in clips}
     thumb8 = {name: psnr_rgb(x, thumbnail(x, 8)) for name, x in held.items()}
     rows = []
     for t, c in configs:

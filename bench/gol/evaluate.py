@@ -3,11 +3,37 @@ latents a thumbnail gives, an area-downscaled frame upscaled again with bicubic.
 latents hold no more than an 8x thumbnail's pixels has learned nothing a codec could build on."""
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..metrics.psnr import mse, psnr_from_mse
+from ..tools import ffmpeg_exe
+
+HELDOUT_SIZE = (640, 352)  # issue 20's tokenizer milestone: the held-out clips centre-cropped to this
+
+
+def first_frames(path: Path, n: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A clip's first ``n`` frames as RGB (n, H, W, 3) in [0, 1], read by ffmpeg: at the clip's own
+    size (ffmpeg's default YUV->RGB conversion), or with ``size`` = (w, h) scaled (area, BT.709) to
+    cover it and centre-cropped to it."""
+    vf = []
+    if size is not None:
+        w, h = size
+        vf = ["-vf", (f"scale='max({w},ceil(iw*{h}/ih/2)*2)':'max({h},ceil(ih*{w}/iw/2)*2)':flags=area:"
+                      f"in_color_matrix=bt709,crop={w}:{h}")]
+    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), *vf, "-frames:v", str(n),
+                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
+    rgb = np.frombuffer(r.stdout, np.uint8)
+    if size is None:
+        from ..video.open import probe_video
+
+        info = probe_video(path, count_frames=False)
+        size = (info.width, info.height)
+    return rgb.reshape(-1, size[1], size[0], 3).astype(np.float32) / 255
 
 
 def _nchw(frames: np.ndarray) -> torch.Tensor:
