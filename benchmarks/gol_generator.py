@@ -21,6 +21,7 @@ from bench.gol import SHIPPED_WEIGHTS
 from bench.gol.evaluate import first_frames, frame_metrics, psnr_rgb
 from bench.gol.masks import i_positions
 from bench.gol.model import GoLModel
+from bench.gol.tokenizer import CLEAN, latent_states
 from bench.paths import write_benchmark_figures
 from bench.suites import get_suite
 from bench.suites.sequences import sequence_from_file
@@ -78,8 +79,11 @@ def main() -> None:
         ways["mean of the neighbouring I-latents"] = mean
         ways["true P-latents"] = known
         rows = []
+        made = model.latent_states(set(coded), a.q, len(lat))  # what a conditioned decoder is told
+        true = made.clone()
+        true[p_lat] = latent_states([CLEAN] * len(p_lat), device=true.device)
         for name, latents in ways.items():
-            y = model.frames_of(latents, t, h, w)
+            y = model.frames_of(latents, t, h, w, true if name == "true P-latents" else made)
             err = (latents[p_lat] - lat[p_lat]).pow(2).mean().sqrt().item() if p_lat else 0.0
             row = {"p_latents": name, "p_latent_rmse": round(err, 4), "psnr_rgb": psnr_rgb(x, y),
                    "mean_rgb_shift_levels": [round(float(v), 2) for v in ((y - x).reshape(-1, 3).mean(0) * 255)],

@@ -397,8 +397,9 @@ def test_decoder_stage_on_windows_of_latents_as_a_file_holds_them(tiny_run, tmp_
     for _ in range(300):  # a pattern always leaves a pair to train on
         flags = tr.window_flags({"generated": 1.0})
         assert GENERATE in flags and any(ABSENT not in flags[k:k + 2] for k in range(WINDOW))
-    x, z = tr.decoder_batch({**sc, "generated": 0.0})  # nothing generated: the pair is its frames, coded at q 1
+    x, z, st = tr.decoder_batch({**sc, "generated": 0.0})  # nothing generated: the pair is its frames, coded at q 1
     assert x.shape[:2] == (2, 8) and z.shape[:2] == (2, 2)
+    assert st[..., 1].eq(1).all() and torch.allclose(st[..., 3], torch.ones(2, 2))  # coded, at the top quality
     tok, codec = tr.model.tokenizer, tr.model.codec
     with torch.no_grad():
         again = tok.denormalise(codec(tok.encode(x.flatten(0, 1)), torch.ones(4))[0]).unflatten(0, (2, 2))
@@ -406,3 +407,49 @@ def test_decoder_stage_on_windows_of_latents_as_a_file_holds_them(tiny_run, tmp_
     res = _train(cfg, "--out", str(tmp_path / "run"), "--init-from", done["checkpoint"], "--no-finalise",
                  "--budget", "tokenizer=0,codec=0,generator=0,decoder=0.05")
     assert res["steps"]["decoder"] > GoLModel.load(Path(done["checkpoint"])).card["steps"]["decoder"]
+
+
+def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_clean_windows(tiny_run, tmp_path):
+    """``[model] decoder_condition = true``: the decoder is told what each latent is (clean, coded at
+    q, generated); ``--init-from`` an unconditioned checkpoint starts it exactly where that one was
+    (its new layers at zero), ``[stage_decoder] uncoded`` windows train it on the tokenizer's own
+    latents, a file decodes with the states its header gives, and the way back is refused."""
+    import torch
+
+    from bench.errors import InputError
+    from bench.gol.config import load_config
+    from bench.gol.train import Trainer
+    from bench.gol.tokenizer import CLEAN, CODED, GENERATED
+
+    root, _, _, done = tiny_run
+    cfg = root / "cond.toml"
+    cfg.write_text(TINY.format(steps=100000).replace("sample_steps = 2\n", "sample_steps = 2\ndecoder_condition = true\n")
+                   .replace("generated = 0.5\n", "generated = 0.5\nwindow = true\nuncoded = 0.5\n"))
+    plain = GoLModel.load(Path(done["checkpoint"]))
+    tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
+    frames = np.random.default_rng(3).random((8, 40, 72, 3)).astype(np.float32)
+    with torch.no_grad():
+        lat = plain.latents_of(frames)
+        states = tr.model.latent_states({0}, 1.0, len(lat))
+        assert np.array_equal(plain.frames_of(lat, 8, 40, 72), tr.model.frames_of(lat, 8, 40, 72, states))
+    assert states[:, :3].argmax(1).tolist() == [CODED, GENERATED]
+    kinds = set()
+    for _ in range(20):
+        x, z, st = tr.decoder_batch(tr.stage_config("decoder"))
+        kinds |= set(st[..., :3].argmax(-1).flatten().tolist())
+        clean = st[..., 0].eq(1).all(1)
+        if clean.any():  # a clean window's pair is the tokenizer's own latents of its frames
+            with torch.no_grad():
+                own = tr.model.tokenizer.encode_raw(x[clean].flatten(0, 1)).unflatten(0, (-1, 2))
+            assert torch.allclose(own, z[clean], atol=1e-4)
+    assert {CLEAN, CODED, GENERATED} <= kinds
+    res = _train(cfg, "--out", str(tmp_path / "run"), "--init-from", done["checkpoint"], "--no-finalise",
+                 "--budget", "tokenizer=0,codec=0,generator=0,decoder=0.05", "--save-weights", str(tmp_path / "w.pt"))
+    trained = GoLModel.load(tmp_path / "w.pt")
+    assert any(float(p.detach().abs().sum()) > 0 for p in trained.tokenizer.dec_film.parameters())
+    data = trained.encode(frames, "1010", 1.0)
+    assert np.array_equal(trained.decode(data), trained.decode(data)) and res["steps"]["decoder"] > 0
+    back = root / "plain.toml"
+    back.write_text(TINY.format(steps=100000))
+    with pytest.raises(InputError, match="differs from the config"):
+        Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")

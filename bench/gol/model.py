@@ -22,7 +22,7 @@ from .bitstream import HEADER_BYTES, Header
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW, LatentGenerator
 from .latent_codec import SPATIAL_MULTIPLE, LatentCodec
 from .masks import default_ladder, i_positions
-from .tokenizer import TIME_STRIDE, VideoTokenizer
+from .tokenizer import CODED, GENERATED, TIME_STRIDE, VideoTokenizer, latent_states
 
 DEFAULT_CONFIG = {"latent_ch": 16, "tok_width": 48, "space_stride": 8, "codec_m": 64, "codec_n": 48, "levels": 6,
                   "gen_width": 64, "sample_steps": 5}
@@ -38,7 +38,8 @@ class GoLModel(nn.Module):
         super().__init__()
         self.config = {**DEFAULT_CONFIG, **(config or {})}
         c = self.config
-        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)))
+        self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)),
+                                        bool(c.get("decoder_condition", False)))
         self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"])
         self.generator = LatentGenerator(c["latent_ch"], c["gen_width"], temperature=float(c.get("sample_temperature", 1.0)))
         self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])
@@ -101,13 +102,23 @@ class GoLModel(nn.Module):
         (lh, lw), (ph, pw) = lat.shape[-2:], self.latent_size(h, w)
         return F.pad(lat, (0, pw - lw, 0, ph - lh), mode="replicate")
 
-    def frames_of(self, latents: torch.Tensor, num_frames: int, height: int, width: int) -> np.ndarray:
-        """Normalised latents -> RGB frames (num_frames, height, width, 3) in [0, 1]."""
+    def latent_states(self, coded, q: float, n: int) -> torch.Tensor:
+        """What a file's ``n`` latents are, for a conditioned decoder: those in ``coded`` decoded by the
+        codec at quality ``q``, the others generated from them."""
+        return latent_states([CODED if i in coded else GENERATED for i in range(n)], q, self.codec.levels - 1,
+                             self.device)
+
+    def frames_of(self, latents: torch.Tensor, num_frames: int, height: int, width: int,
+                  states: torch.Tensor | None = None) -> np.ndarray:
+        """Normalised latents -> RGB frames (num_frames, height, width, 3) in [0, 1]; ``states`` says
+        what each latent is (:meth:`latent_states`; None: the tokenizer's own, no coding)."""
         s = self.space_stride
         lat = latents[:, :, :_ceil(height, s) // s, :_ceil(width, s) // s]
         out = []
         for i in range(0, len(lat), CHUNK_LATENTS):
-            x = self.tokenizer.decode(lat[i:i + CHUNK_LATENTS], None if i == 0 else lat[i - 1])
+            st = None if states is None else states[i:i + CHUNK_LATENTS]
+            x = self.tokenizer.decode(lat[i:i + CHUNK_LATENTS], None if i == 0 else lat[i - 1], st,
+                                      None if states is None or i == 0 else states[i - 1])
             out.append(((x[:, :, :height, :width] + 1) / 2).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out)[:num_frames]
 
@@ -130,7 +141,7 @@ class GoLModel(nn.Module):
         lat = torch.zeros(n, self.config["latent_ch"], lh, lw, device=self.device)
         lat[coded] = self.codec.decompress(data[HEADER_BYTES:], len(coded), (lh, lw), hdr.q)
         self.generate(lat, set(coded), hdr.seed)
-        return self.frames_of(lat, hdr.frames, hdr.height, hdr.width)
+        return self.frames_of(lat, hdr.frames, hdr.height, hdr.width, self.latent_states(set(coded), hdr.q, n))
 
     def generate(self, lat: torch.Tensor, coded: set[int], seed: int) -> None:
         """Fill the latents not in ``coded`` in place, window by window, each window seeded."""

@@ -17,6 +17,15 @@ The networks' last convolutions start at zero, so a fresh tokenizer is exactly t
 the trainer starts from the training frames' block PCA, ``[stage_tokenizer] linear_init``) and the
 networks learn what the linear transform misses. Off (the default), the model and its weights are
 exactly as before.
+
+With ``condition`` (``[model] decoder_condition = true``) the decoder is told what each latent it
+decodes is: the tokenizer's own (``CLEAN``), decoded by the I-latent codec at quality q (``CODED``),
+or made by the generator from latents coded at q (``GENERATED``); a file's header says which, so a
+decoder knows it as well as a trainer does. Four numbers a latent (:func:`latent_states`), for the
+latent and the one before it, set a per-channel scale and shift (FiLM) at the decoder's bottleneck
+and before each upsampling stage. The layers start at zero, so a decoder that gains them decodes
+exactly as before until it trains; one decoder can then be sharp on clean latents and careful with
+coded and generated ones, where a single unconditioned decoder must trade one for the other.
 """
 from __future__ import annotations
 
@@ -29,10 +38,22 @@ from .lapped import LappedLinear
 from .layers import Down, ResBlock, Up, conv
 
 TIME_STRIDE = 4
+CLEAN, CODED, GENERATED = 0, 1, 2
+STATE_DIM = 4  # one-hot of CLEAN / CODED / GENERATED, then q / the codec's top quality
+
+
+def latent_states(kinds, q: float | torch.Tensor = 0.0, top: float = 5.0, device=None) -> torch.Tensor:
+    """(N, STATE_DIM) state vectors of N latents: ``kinds`` (CLEAN, CODED or GENERATED each) and the
+    codec quality ``q`` they were coded at (or their neighbours were, for generated ones)."""
+    k = torch.as_tensor(kinds, dtype=torch.long, device=device).reshape(-1)
+    q = torch.as_tensor(q, dtype=torch.float32, device=k.device).expand(k.shape) / top
+    q = torch.where(k == CLEAN, torch.zeros_like(q), q)
+    return torch.cat([torch.nn.functional.one_hot(k, 3).float(), q[:, None]], dim=1)
 
 
 class VideoTokenizer(nn.Module):
-    def __init__(self, latent_ch: int = 16, width: int = 64, space_stride: int = 8, linear_path: bool = False):
+    def __init__(self, latent_ch: int = 16, width: int = 64, space_stride: int = 8, linear_path: bool = False,
+                 condition: bool = False):
         super().__init__()
         if space_stride not in (8, 16):
             raise ValueError(f"space_stride must be 8 or 16, not {space_stride}")
@@ -55,10 +76,23 @@ class VideoTokenizer(nn.Module):
             for layer in (self.enc[-1], self.dec[-1]):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
+        # the optional decoder conditioning (none at all when off): FiLM after the bottleneck's first
+        # conv and before each upsampling stage, from the states of the latent and the one before it
+        self.film_at = [0] + [i for i, m in enumerate(self.dec) if isinstance(m, Up)] if condition else []
+        self.dec_film = nn.ModuleList(nn.Linear(2 * STATE_DIM, 2 * self._channels_after(i - 1 if i else 0))
+                                      for i in self.film_at) if condition else None
+        for layer in self.dec_film or []:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         # per-channel statistics of the latents on the training data, so the codec and the generator
         # work on unit-variance latents
         self.register_buffer("latent_mean", torch.zeros(latent_ch))
         self.register_buffer("latent_std", torch.ones(latent_ch))
+
+    def _channels_after(self, i: int) -> int:
+        """The channels that decoder module ``i`` puts out."""
+        convs = [m for m in self.dec[i].modules() if isinstance(m, nn.Conv2d)]
+        return convs[-1].out_channels
 
     def encode_raw(self, frames: torch.Tensor) -> torch.Tensor:
         """(T, 3, H, W) -> latents before normalisation (T/4, C, H/s, W/s)."""
@@ -70,6 +104,8 @@ class VideoTokenizer(nn.Module):
     def decoder_parameters(self):
         """The parameters that make frames from latents (the decoder stage trains these alone)."""
         yield from self.dec.parameters()
+        if self.dec_film is not None:
+            yield from self.dec_film.parameters()
         if self.lin is not None:
             yield from self.lin.dec.parameters()
 
@@ -83,18 +119,42 @@ class VideoTokenizer(nn.Module):
         """(T, 3, H, W) -> normalised latents (T/4, C, H/s, W/s)."""
         return self.normalise(self.encode_raw(frames))
 
-    def decode_raw(self, z: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+    def decode_raw(self, z: torch.Tensor, prev: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
         """Raw latents (N, C, h, w) and each one's previous latent -> frames (N, 4, 3, s*h, s*w),
-        not clamped (training uses this)."""
-        x = self.dec(torch.cat([z, prev], dim=1))
+        not clamped (training uses this). ``states`` (N, 2 * STATE_DIM): each latent's and its previous
+        one's :func:`latent_states` (None: both clean); only a conditioned decoder reads them."""
+        x = torch.cat([z, prev], dim=1)
+        if self.dec_film is None:
+            x = self.dec(x)
+        else:
+            if states is None:
+                states = latent_states([CLEAN] * (2 * len(z)), device=z.device).reshape(len(z), 2 * STATE_DIM)
+            films = dict(zip(self.film_at, self.dec_film))
+            for i, m in enumerate(self.dec):
+                if i in films and i > 0:  # before an upsampling stage
+                    x = self._film(x, films[i], states)
+                x = m(x)
+                if i == 0:  # after the bottleneck's first conv
+                    x = self._film(x, films[0], states)
         if self.lin is not None:
             x = x + self.lin.decode(z)
         n, _, h, w = x.shape
         return x.reshape(n, TIME_STRIDE, 3, h, w)
 
-    def decode(self, latents: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
+    @staticmethod
+    def _film(x: torch.Tensor, layer: nn.Linear, states: torch.Tensor) -> torch.Tensor:
+        s, b = layer(states.to(x.dtype))[:, :, None, None].chunk(2, dim=1)
+        return x * (1 + s) + b
+
+    def decode(self, latents: torch.Tensor, before: torch.Tensor | None = None, states: torch.Tensor | None = None,
+               before_state: torch.Tensor | None = None) -> torch.Tensor:
         """normalised latents (N, C, h, w) -> frames (4N, 3, s*h, s*w) in [-1, 1]; ``before`` is the
-        latent that precedes ``latents[0]`` (None at the start of a sequence)."""
+        latent that precedes ``latents[0]`` (None at the start of a sequence). ``states`` (N,
+        STATE_DIM) and ``before_state`` say what each latent is (:func:`latent_states`; None: clean)."""
         prev = torch.cat([latents[:1] if before is None else before[None], latents[:-1]], dim=0)
-        x = self.decode_raw(self.denormalise(latents), self.denormalise(prev))
+        pair_states = None
+        if states is not None:
+            first = states[:1] if before_state is None else before_state[None]
+            pair_states = torch.cat([states, torch.cat([first, states[:-1]], dim=0)], dim=1)
+        x = self.decode_raw(self.denormalise(latents), self.denormalise(prev), pair_states)
         return x.flatten(0, 1).clamp(-1, 1)

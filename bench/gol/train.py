@@ -40,11 +40,13 @@ from .generator import ABSENT, GENERATE, KNOWN, WINDOW
 from .masks import pareto_ladder
 from .model import GoLModel
 from .pack import MANIFEST, heldout_views, load_pack, pack_config
-from .tokenizer import TIME_STRIDE
+from .tokenizer import CLEAN, CODED, GENERATED, TIME_STRIDE, latent_states
 
 # [model] keys an --init-from checkpoint may differ in: the generator's sampling temperature (a
 # decoding choice, a buffer of the weights: nothing trains again, the card is measured again)
 INIT_MAY_CHANGE = ("sample_temperature",)
+# ... and a decoder may gain its conditioning (``decoder_condition``: new layers that start at zero)
+CONDITION_KEY = "decoder_condition"
 # ... and, with --reset generator (it starts from fresh weights), the generator's own keys
 GENERATOR_KEYS = ("gen_width", "sample_steps", "sample_temperature")
 
@@ -115,11 +117,14 @@ class Trainer:
             src = GoLModel.load(path, self.device)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        may_change = GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE
+        may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY,)
         mine = {k: v for k, v in self.model.config.items() if k not in may_change}
-        if {k: v for k, v in src.config.items() if k not in may_change} != mine:
+        if ({k: v for k, v in src.config.items() if k not in may_change} != mine
+                or (src.config.get(CONDITION_KEY) and not self.model.config.get(CONDITION_KEY))):
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
         keep = ("generator.",) if fresh_generator else ("generator.temperature",)  # the config's own
+        if self.model.config.get("decoder_condition") and not src.config.get("decoder_condition"):
+            keep += ("tokenizer.dec_film.",)  # a decoder that gains its conditioning: it starts at zero (as before)
         own = {k: v for k, v in self.model.state_dict().items() if k.startswith(keep)}
         theirs = {k: v for k, v in src.state_dict().items() if not k.startswith(keep)}
         got = self.model.load_state_dict({**theirs, **own}, strict=False)
@@ -208,11 +213,16 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def decode_pairs(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_pairs(self, z: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
         """Frames (B, 8, 3, H, W) from raw latents (B, 2, C, h, w): the first group decoded as a
-        sequence's start, the second with the first as its previous latent (as ``decode`` does)."""
+        sequence's start, the second with the first as its previous latent (as ``decode`` does);
+        ``states`` (B, 2, STATE_DIM) says what each latent is (None: clean)."""
         prev = torch.stack([z[:, 0], z[:, 0]], 1)
-        y = self.model.tokenizer.decode_raw(z.flatten(0, 1), prev.flatten(0, 1))
+        pair_states = None
+        if states is not None:
+            prev_states = torch.stack([states[:, 0], states[:, 0]], 1)
+            pair_states = torch.cat([states, prev_states], dim=2).flatten(0, 1)
+        y = self.model.tokenizer.decode_raw(z.flatten(0, 1), prev.flatten(0, 1), pair_states)
         return y.reshape(z.shape[0], 2 * TIME_STRIDE, *y.shape[-3:]).float()
 
     def frame_losses(self, y: torch.Tensor, x: torch.Tensor, sc: dict) -> dict:
@@ -239,14 +249,20 @@ class Trainer:
         out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z.float() ** 2).mean()
         return out
 
-    def decoder_batch(self, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frames (B, 8, 3, H, W) and the raw latent pairs (B, 2, C, h, w) the decoder stage trains on:
-        :meth:`decoder_latents`, or with ``window = true`` :meth:`window_latents`."""
+    def decoder_batch(self, sc: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frames (B, 8, 3, H, W), the raw latent pairs (B, 2, C, h, w) the decoder stage trains on and
+        what each latent is (B, 2, STATE_DIM): :meth:`decoder_latents`, or with ``window = true``
+        :meth:`window_latents`."""
         if sc.get("window"):
             x = self.sampler.sample(sc["batch"], TIME_STRIDE * (WINDOW + 1), sc["crop"])
             return self.window_latents(x, sc)
         x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
-        return x, self.decoder_latents(x, sc)
+        return (x, *self.decoder_latents(x, sc))
+
+    def states(self, kinds: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        """(B, n, STATE_DIM) states of latents of ``kinds`` (B, n) coded at qualities ``q`` (B, n)."""
+        return latent_states(kinds.flatten(), q.flatten(), self.model.codec.levels - 1,
+                             self.device).unflatten(0, kinds.shape)
 
     def coding_qualities(self, n: int, sc: dict) -> torch.Tensor:
         """``n`` random codec qualities, uniform in ``[stage_decoder] q = [lo, hi]`` (default: every level)."""
@@ -254,17 +270,18 @@ class Trainer:
         return lo + torch.rand(n, device=self.device) * (hi - lo)
 
     @torch.no_grad()
-    def decoder_latents(self, x: torch.Tensor, sc: dict) -> torch.Tensor:
-        """Raw latents (B, 2, C, h, w) of frames x (B, 8, 3, H, W) as the decoder will see them:
-        decoded by the I-latent codec at a random quality (``coding_qualities``), an ``uncoded``
-        share (default a quarter) left uncoded, and in a ``generated`` share of the pairs the second
-        latent made by the generator from the first."""
+    def decoder_latents(self, x: torch.Tensor, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw latents (B, 2, C, h, w) of frames x (B, 8, 3, H, W) as the decoder will see them, and
+        their states (B, 2, STATE_DIM): decoded by the I-latent codec at a random quality
+        (``coding_qualities``), an ``uncoded`` share (default a quarter) left uncoded, and in a
+        ``generated`` share of the pairs the second latent made by the generator from the first."""
         tok, b = self.model.tokenizer, x.shape[0]
         z = tok.encode(x.flatten(0, 1))
         q = self.coding_qualities(b, sc).repeat_interleave(2)
         coded = self.model.codec(z, q)[0]
-        keep = (torch.rand(2 * b, device=self.device) < sc.get("uncoded", 0.25))[:, None, None, None]
-        lat = torch.where(keep, z, coded).unflatten(0, (b, 2))
+        keep = torch.rand(2 * b, device=self.device) < sc.get("uncoded", 0.25)
+        lat = torch.where(keep[:, None, None, None], z, coded).unflatten(0, (b, 2))
+        kinds = torch.where(keep, CLEAN, CODED).unflatten(0, (b, 2))
         gen = torch.rand(b, device=self.device) < sc.get("generated", 0.0)
         if gen.any():
             known = torch.zeros(b, WINDOW + 1, *lat.shape[2:], device=self.device)
@@ -273,20 +290,29 @@ class Trainer:
             made = self.model.generator.sample(known, flags, self.model.config["sample_steps"],
                                                int(self.rng.integers(1 << 62)))[:, 2]
             lat[:, 1] = torch.where(gen[:, None, None, None], made, lat[:, 1])
-        return tok.denormalise(lat)
+            kinds[:, 1] = torch.where(gen, GENERATED, kinds[:, 1])
+        return tok.denormalise(lat), self.states(kinds, q.unflatten(0, (b, 2)))
 
     @torch.no_grad()
-    def window_latents(self, x: torch.Tensor, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    def window_latents(self, x: torch.Tensor, sc: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Latents as a file holds them, for frames x (B, 4 (WINDOW+1), 3, H, W): a generator window
         (the latent before it and WINDOW more), every latent coded at one quality per window
-        (``coding_qualities``, nothing left uncoded), and in a ``generated`` share of the windows the
-        latents a mask pattern leaves out made by the generator from the coded ones on both sides,
-        as decoding makes them (:meth:`random_flags`). Returns one adjacent pair of each window that
-        holds no absent slot, with its 8 frames: (B, 8, 3, H, W), raw latents (B, 2, C, h, w)."""
+        (``coding_qualities``), and in a ``generated`` share of the windows the latents a mask
+        pattern leaves out made by the generator from the coded ones on both sides, as decoding makes
+        them (:meth:`random_flags`); an ``uncoded`` share of the windows (default none) keeps the
+        tokenizer's own latents (what a conditioned decoder must render sharply). Returns one
+        adjacent pair of each window that holds no absent slot, with its 8 frames: (B, 8, 3, H, W),
+        raw latents (B, 2, C, h, w) and their states (B, 2, STATE_DIM)."""
         tok, b, n = self.model.tokenizer, x.shape[0], WINDOW + 1
         z = tok.encode(x.flatten(0, 1))
-        lat = self.model.codec(z, self.coding_qualities(b, sc).repeat_interleave(n))[0].unflatten(0, (b, n))
-        flags = [self.window_flags(sc) for _ in range(b)]
+        q = self.coding_qualities(b, sc)
+        lat = self.model.codec(z, q.repeat_interleave(n))[0].unflatten(0, (b, n))
+        uncoded = float(sc.get("uncoded", 0.0))
+        clean = [bool(uncoded) and self.rng.random() < uncoded for _ in range(b)]  # no draw when none asked
+        flags = [[KNOWN] * n if c else self.window_flags(sc) for c in clean]
+        if any(clean):
+            keep = torch.tensor(clean, device=self.device)[:, None, None, None, None]
+            lat = torch.where(keep, z.unflatten(0, (b, n)), lat)
         f = torch.tensor(flags, device=self.device)
         if (f == GENERATE).any():
             made = self.model.generator.sample(lat, f, self.model.config["sample_steps"], int(self.rng.integers(1 << 62)))
@@ -296,16 +322,18 @@ class Trainer:
         rows = torch.arange(b, device=self.device)
         pairs = torch.stack([lat[rows, pick], lat[rows, pick + 1]], 1)
         frames = torch.stack([x[i, TIME_STRIDE * k:TIME_STRIDE * (k + 2)] for i, k in enumerate(starts)])
-        return frames, tok.denormalise(pairs)
+        kinds = torch.tensor([[CLEAN] * 2 if c else [GENERATED if fl[k + j] == GENERATE else CODED for j in (0, 1)]
+                              for c, fl, k in zip(clean, flags, starts)], device=self.device)
+        return frames, tok.denormalise(pairs), self.states(kinds, q[:, None].expand(b, 2))
 
     def step_decoder(self, sc: dict) -> dict:
         """The paper's second stage, on our budget: the tokenizer's decoder learns to make frames
         from latents as the decoder will have them (:meth:`decoder_latents`), with the frame losses
         and, from step ``disc_start`` on, ``adversarial`` x the hinge loss of a patch discriminator
         trained alongside; everything else frozen."""
-        x, z = self.decoder_batch(sc)
+        x, z, st = self.decoder_batch(sc)
         with self.autocast():
-            y = self.decode_pairs(z)
+            y = self.decode_pairs(z, st)
             out = self.frame_losses(y, x, sc)
             if sc.get("adversarial", 0) and self.steps["decoder"] >= sc.get("disc_start", 0):
                 d_loss = self.disc_update(x, y.detach())
@@ -337,9 +365,9 @@ class Trainer:
         for _ in range(todo):
             if time.time() >= deadline:
                 break
-            x, z = self.decoder_batch(sc)
+            x, z, st = self.decoder_batch(sc)
             with torch.no_grad(), self.autocast():
-                y = self.decode_pairs(z)
+                y = self.decode_pairs(z, st)
             acc.append(self.disc_update(x, y))
             if len(acc) == sc.get("log_every", 50) or self.disc_steps == int(sc["disc_warmup"]):
                 self.log(stage="disc_warmup", disc_steps=self.disc_steps, d_loss=round(float(np.mean(acc)), 6),
