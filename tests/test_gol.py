@@ -443,6 +443,9 @@ def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_
                 own = tr.model.tokenizer.encode_raw(x[clean].flatten(0, 1)).unflatten(0, (-1, 2))
             assert torch.allclose(own, z[clean], atol=1e-4)
     assert {CLEAN, CODED, GENERATED} <= kinds
+    sc = tr.stage_config("decoder")
+    assert "psnr_clean" in tr.step_decoder({**sc, "uncoded": 1.0}) and "psnr_coded" not in tr.step_decoder({**sc, "uncoded": 1.0})
+    assert "psnr_coded" in tr.step_decoder({**sc, "uncoded": 0.0})  # the log tells clean pairs from the others
     res = _train(cfg, "--out", str(tmp_path / "run"), "--init-from", done["checkpoint"], "--no-finalise",
                  "--budget", "tokenizer=0,codec=0,generator=0,decoder=0.05", "--save-weights", str(tmp_path / "w.pt"))
     trained = GoLModel.load(tmp_path / "w.pt")
