@@ -123,7 +123,7 @@ class Trainer:
                 or (src.config.get(CONDITION_KEY) and not self.model.config.get(CONDITION_KEY))):
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
         keep = ("generator.",) if fresh_generator else ("generator.temperature",)  # the config's own
-        if self.model.config.get("decoder_condition") and not src.config.get("decoder_condition"):
+        if self.model.config.get(CONDITION_KEY) and not src.config.get(CONDITION_KEY):
             keep += ("tokenizer.dec_film.",)  # a decoder that gains its conditioning: it starts at zero (as before)
         own = {k: v for k, v in self.model.state_dict().items() if k.startswith(keep)}
         theirs = {k: v for k, v in src.state_dict().items() if not k.startswith(keep)}
