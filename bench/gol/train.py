@@ -335,15 +335,15 @@ class Trainer:
         with self.autocast():
             y = self.decode_pairs(z, st)
             out = self.frame_losses(y, x, sc)
-        clean = st[:, :, CLEAN].eq(1).all(1)  # the PSNR of clean pairs and of the others, apart (the log)
-        for name, rows in (("psnr_clean", clean), ("psnr_coded", ~clean)):
-            if rows.any():
-                out[name] = float(psnr_from_mse(((y[rows].float() - x[rows]) ** 2).mean().item(), 2.0))
             if sc.get("adversarial", 0) and self.steps["decoder"] >= sc.get("disc_start", 0):
                 d_loss = self.disc_update(x, y.detach())
                 g = hinge_g(self.disc(y.flatten(0, 1)).float())
                 out["loss"] = out["loss"] + sc["adversarial"] * g
                 out["d_loss"], out["g_adv"] = d_loss, g.item()
+        clean = st[:, :, CLEAN].eq(1).all(1)  # the PSNR of clean pairs and of the others, apart (the log)
+        for name, rows in (("psnr_clean", clean), ("psnr_coded", ~clean)):
+            if rows.any():
+                out[name] = float(psnr_from_mse(((y[rows].detach().float() - x[rows]) ** 2).mean().item(), 2.0))
         return out
 
     def disc_update(self, real: torch.Tensor, fake: torch.Tensor) -> float:
