@@ -76,11 +76,13 @@ class VideoTokenizer(nn.Module):
             for layer in (self.enc[-1], self.dec[-1]):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
-        # the optional decoder conditioning (none at all when off): FiLM after the bottleneck's first
-        # conv and before each upsampling stage, from the states of the latent and the one before it
-        self.film_at = [0] + [i for i, m in enumerate(self.dec) if isinstance(m, Up)] if condition else []
-        self.dec_film = nn.ModuleList(nn.Linear(2 * STATE_DIM, 2 * self._channels_after(i - 1 if i else 0))
-                                      for i in self.film_at) if condition else None
+        # the optional decoder conditioning (none at all when off): FiLM before the decoder module
+        # after the bottleneck's first conv and before each upsampling stage, from the states of the
+        # latent and the one before it; film_before maps a module's index to its layer in dec_film
+        before = [1] + [i for i, m in enumerate(self.dec) if isinstance(m, Up)] if condition else []
+        self.film_before = {i: k for k, i in enumerate(before)}
+        self.dec_film = nn.ModuleList(nn.Linear(2 * STATE_DIM, 2 * self._channels_after(i - 1))
+                                      for i in before) if condition else None
         for layer in self.dec_film or []:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -129,13 +131,10 @@ class VideoTokenizer(nn.Module):
         else:
             if states is None:
                 states = latent_states([CLEAN] * (2 * len(z)), device=z.device).reshape(len(z), 2 * STATE_DIM)
-            films = dict(zip(self.film_at, self.dec_film))
             for i, m in enumerate(self.dec):
-                if i in films and i > 0:  # before an upsampling stage
-                    x = self._film(x, films[i], states)
+                if i in self.film_before:
+                    x = self._film(x, self.dec_film[self.film_before[i]], states)
                 x = m(x)
-                if i == 0:  # after the bottleneck's first conv
-                    x = self._film(x, films[0], states)
         if self.lin is not None:
             x = x + self.lin.decode(z)
         n, _, h, w = x.shape
