@@ -104,6 +104,19 @@ def test_configuration_file_and_binaries_from_codecs_toml(tmp_path, monkeypatch)
         create_codec("vtm").check_available()
 
 
+def test_relative_paths_are_taken_from_where_they_were_written(tmp_path, monkeypatch):
+    from bench.codecs.config import codec_setting
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BENCH_VTM_ROOT", "builds/vtm")
+    assert codec_setting("vtm", "root") == tmp_path / "builds/vtm"
+    monkeypatch.delenv("BENCH_VTM_ROOT")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf/codecs.toml").write_text('[vtm]\nroot = "vtm-23"\n')
+    monkeypatch.setenv("BENCH_CODECS_CONFIG", "conf/codecs.toml")
+    assert codec_setting("vtm", "root") == tmp_path / "conf/vtm-23"
+
+
 def test_missing_build_is_one_line_and_the_sweep_goes_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BENCH_VTM_ROOT", str(tmp_path / "no-vtm-here"))
     store = tmp_path / "r.sqlite"

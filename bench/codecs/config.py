@@ -46,10 +46,12 @@ def env_name(codec: str, key: str) -> str:
 
 
 def codec_setting(codec: str, key: str) -> Path | None:
-    """The path ``key`` (root, encoder, decoder, checkout, checkpoint ...) configured for ``codec``."""
+    """The path ``key`` (root, encoder, decoder, checkout, checkpoint ...) configured for ``codec``,
+    absolute: a relative one is taken from the current folder (environment) or from the config file's
+    folder, since codecs run in working folders of their own."""
     env = os.environ.get(env_name(codec, key))
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     path = config_file()
     table = _load(path).get(codec, {})
     if not isinstance(table, dict):
@@ -58,7 +60,7 @@ def codec_setting(codec: str, key: str) -> Path | None:
     if value is None:
         return None
     p = Path(str(value)).expanduser()
-    return p if p.is_absolute() else (path.parent / p)
+    return p if p.is_absolute() else (path.parent / p).absolute()
 
 
 def where_to_configure(codec: str, key: str) -> str:
