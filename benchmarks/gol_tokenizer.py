@@ -1,10 +1,11 @@
 """Benchmark: GoL's tokenizer alone (no coding) against trivial latents, on clips it never saw.
 
 For each clip: its first ``--frames`` frames at the source rate, scaled (area) to cover 640x352 (or
-``--size WxH``: the milestone's look at 1280x704) and centre-cropped to it; the tokenizer's reconstruction (encode, decode, no entropy coding, no
-generated latents) against an 8x and a 16x area-downscaled thumbnail upscaled with bicubic, by
-PSNR-RGB, LPIPS-VGG and DISTS (neither is in GoL's training loss). The milestone of issue 20: the
-tokenizer at least 2 dB above the 8x thumbnail on every held-out clip. Figures go to
+``--size WxH``: the milestone's look at 1280x704) and centre-cropped to it; the tokenizer's
+reconstruction (encode, decode, no entropy coding, no generated latents) against an 8x and a 16x
+area-downscaled thumbnail upscaled with bicubic, by PSNR-RGB, LPIPS-VGG and DISTS (neither is in
+GoL's training loss). The milestone of issue 20: the tokenizer at least 2 dB above the 8x thumbnail
+on every held-out clip. Figures go to
 ``reports/benchmarks/gol_tokenizer.json``; with ``--frames-out DIR`` a PNG per clip puts source,
 tokenizer and 8x thumbnail side by side (frame 8).
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.errors import InputError
 from bench.gol import SHIPPED_WEIGHTS
 from bench.gol.evaluate import (
     HELDOUT_SIZE,
@@ -28,7 +30,6 @@ from bench.gol.evaluate import (
     tokenizer_only,
 )
 from bench.gol.model import GoLModel
-from bench.errors import InputError
 from bench.paths import write_benchmark_figures
 from bench.suites.sequences import parse_size
 
