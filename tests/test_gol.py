@@ -337,6 +337,47 @@ def test_init_from_with_a_fresh_wider_generator_trained_on_its_samples(tiny_run,
     assert new.decode(new.encode(frames, "1000", 1.0)).shape == frames.shape
 
 
+def test_codec_of_another_down_starts_from_the_checkpoints_codec():
+    """``adapt_state``: a 4x codec's weights load (strictly) into a 2x codec and back, the layers they
+    share carried over, the ones after the resampling layers moved to their new places."""
+    import torch
+
+    from bench.gol.latent_codec import LatentCodec, adapt_state
+
+    four = LatentCodec(4, 16, 8, 2, down=4)
+    two = LatentCodec(4, 16, 8, 2, down=2)
+    state = adapt_state({f"codec.{k}": v for k, v in four.state_dict().items()}, 4, 2)
+    two.load_state_dict({k[len("codec."):]: v for k, v in state.items()})  # strict: every key fits
+    a, b = four.state_dict(), two.state_dict()
+    assert torch.equal(a["g_a.2.0.weight"], b["g_a.2.0.weight"]) and torch.equal(a["g_a.4.weight"], b["g_a.3.weight"])
+    assert torch.equal(a["g_s.5.weight"], b["g_s.4.weight"]) and torch.equal(a["g_s.4.c1.weight"], b["g_s.3.c1.weight"])
+    back = adapt_state({f"codec.{k}": v for k, v in two.state_dict().items()}, 2, 4)
+    assert set(back) < {f"codec.{k}" for k in a} and not any(k.startswith("codec.g_a.3.") for k in back)
+    with pytest.raises(ValueError, match="down must be 2 or 4"):
+        LatentCodec(4, 16, 8, 2, down=8)
+
+
+def test_init_from_with_a_codec_of_another_down(tiny_run, tmp_path):
+    """``[model] codec_down = 2`` on a 4x checkpoint: --init-from keeps every other weight, warm-starts
+    the codec, trains it on, and the result codes and decodes real files exactly."""
+    import torch
+
+    root, _, _, done = tiny_run
+    cfg = root / "down2.toml"
+    cfg.write_text(TINY.format(steps=4).replace("levels = 2", "levels = 2\ncodec_down = 2"))
+    res = _train(cfg, "--out", str(tmp_path / "d2"), "--init-from", done["checkpoint"],
+                 "--budget", "tokenizer=0,generator=0,decoder=0")
+    old, new = GoLModel.load(Path(done["checkpoint"])), GoLModel.load(Path(res["checkpoint"]))
+    assert res["finalised"] and new.codec.down == 2 and res["steps"]["codec"] == 4 and new.model_id() != old.model_id()
+    a, b = old.state_dict(), new.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if not k.startswith("codec."))
+    frames = np.random.default_rng(0).random((10, 40, 72, 3)).astype(np.float32)
+    for mask in ("1111", "1000"):
+        data = new.encode(frames, mask, 1.0)
+        x, y = new.decode(data), new.decode(data)
+        assert x.shape == frames.shape and np.array_equal(x, y)
+
+
 def test_decoder_trained_on_with_a_warmed_up_discriminator_that_comes_back(tiny_run, tmp_path):
     """The decoder stage alone, --init-from a finished checkpoint (which has no discriminator): the
     fresh discriminator trains alone for ``disc_warmup`` updates first (the decoder's steps do not

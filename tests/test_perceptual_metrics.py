@@ -254,6 +254,22 @@ def test_tlp_across_batches_equals_one_batch():
     assert math.isnan(a[0]) and math.isnan(b[0]) and a[1:] == pytest.approx(b[1:], abs=1e-5)
 
 
+def test_gol_frame_metrics_in_chunks_equal_one_batch():
+    """GoL's benchmarks feed metrics a few frames at a time (memory at 720p): same figures."""
+    from bench.gol import evaluate
+
+    _, rgb = real_frames(6)
+    a = rgb.permute(0, 2, 3, 1).numpy()
+    b = a[::-1].copy()
+    chunked = evaluate.frame_metrics(a, b, ("lpips", "tlp"))
+    one = {}
+    for name in ("lpips", "tlp"):
+        m = create_metric(name, device="cpu")
+        m.update_batch(FrameBatch.from_rgb(rgb, torch.from_numpy(b).permute(0, 3, 1, 2)))
+        one.update(m.result().summary)
+    assert evaluate.METRIC_CHUNK < len(a) and chunked == pytest.approx({k: round(v, 4) for k, v in one.items()}, abs=1e-4)
+
+
 def test_missing_weights_give_one_clear_error(monkeypatch, tmp_path):
     from bench.metrics import weights
 

@@ -1,8 +1,8 @@
 """The I-latent codec: a mean-scale hyperprior over the tokenizer's latents, with a real rANS coder.
 
-Analysis ``g_a`` (4x down) gives y; the hyper-analysis ``h_a`` (2x down) gives z, coded with a
-learned per-channel Gaussian; the hyper-synthesis ``h_s`` predicts each element of y's mean and
-scale; y is coded as integers around that mean with a quantised Gaussian. Entropy coding is
+Analysis ``g_a`` (``down``: 4x, or 2x) gives y; the hyper-analysis ``h_a`` (2x down) gives z,
+coded with a learned per-channel Gaussian; the hyper-synthesis ``h_s`` predicts each element of
+y's mean and scale; y is coded as integers around that mean with a quantised Gaussian. Entropy coding is
 ``constriction``'s ANS coder (``constriction.stream.stack.AnsCoder`` with ``QuantizedGaussian``);
 scales are snapped to a fixed log-spaced table so encoder and decoder use identical models.
 
@@ -24,7 +24,7 @@ from .layers import Down, ResBlock, Up, conv
 
 SYMBOL_RANGE = 255  # symbols are clipped to [-R, R]
 SCALE_TABLE = torch.exp(torch.linspace(math.log(0.11), math.log(64.0), 64))
-SPATIAL_MULTIPLE = 8  # y is 4x and z 8x smaller than the latent
+SPATIAL_MULTIPLE = 8  # y is ``down`` x (4 or 2) and z 2 x ``down`` smaller than the latent
 
 
 def _gauss_mass(x: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -43,11 +43,18 @@ def snap_scale(scale: torch.Tensor) -> torch.Tensor:
 
 
 class LatentCodec(nn.Module):
-    def __init__(self, latent_ch: int = 16, m: int = 64, n: int = 48, levels: int = 6):
+    """``down``: how much smaller y is than the latent (4, or 2). At 4 with m = 96, y holds 96 values
+    for every 256 of the latent: even unquantised, ``g_s(g_a(x))`` misses a third to a half of the
+    latents' variance on held-out clips, a ceiling no rate can lift (docs/gol.md, tenth session)."""
+
+    def __init__(self, latent_ch: int = 16, m: int = 64, n: int = 48, levels: int = 6, down: int = 4):
         super().__init__()
-        self.levels = levels
-        self.g_a = nn.Sequential(conv(latent_ch, m), ResBlock(m), Down(m, m), Down(m, m), conv(m, m))
-        self.g_s = nn.Sequential(conv(m, m), ResBlock(m), Up(m, m), Up(m, m), ResBlock(m), conv(m, latent_ch))
+        if down not in (2, 4):
+            raise ValueError(f"the codec's down must be 2 or 4, not {down}")
+        self.levels, self.down = levels, down
+        k = down.bit_length() - 1
+        self.g_a = nn.Sequential(conv(latent_ch, m), ResBlock(m), *[Down(m, m) for _ in range(k)], conv(m, m))
+        self.g_s = nn.Sequential(conv(m, m), ResBlock(m), *[Up(m, m) for _ in range(k)], ResBlock(m), conv(m, latent_ch))
         self.h_a = nn.Sequential(conv(m, n), nn.GELU(), Down(n, n), conv(n, n))
         self.h_s = nn.Sequential(conv(n, n), nn.GELU(), Up(n, m), conv(m, 2 * m))
         # gains start log-spaced over a 16x range (about four bits per element from lowest to highest
@@ -131,7 +138,8 @@ class LatentCodec(nn.Module):
         coder = constriction.stream.stack.AnsCoder(words)
         dev = self.z_mean.device
         n, m = self.z_mean.numel(), self.log_gain.shape[1]
-        zshape, yshape = (1, n, shape[0] // 8, shape[1] // 8), (1, m, shape[0] // 4, shape[1] // 4)
+        d = self.down
+        zshape, yshape = (1, n, shape[0] // (2 * d), shape[1] // (2 * d)), (1, m, shape[0] // d, shape[1] // d)
         h_s64, out = self._h_s64(), []
         for _ in range(count):
             z_scale = self._z_scales(torch.zeros(zshape, device=dev))
@@ -150,6 +158,26 @@ class LatentCodec(nn.Module):
 
     def _z_scales(self, like: torch.Tensor) -> torch.Tensor:
         return snap_scale(self.z_log_scale.exp())[None, :, None, None].expand_as(like)
+
+
+def adapt_state(state: dict, src_down: int, dst_down: int, prefix: str = "codec.") -> dict:
+    """A codec's weights (keys under ``prefix``) made at ``src_down`` renamed for ``dst_down``: the
+    resampling layers they share are kept (the first ones), the layers after them move up or down
+    (a warm start for a codec of another ``down``; the others keep their names)."""
+    ks, kd = src_down.bit_length() - 1, dst_down.bit_length() - 1
+    out = {}
+    for key, v in state.items():
+        if not key.startswith((prefix + "g_a.", prefix + "g_s.")):
+            out[key] = v
+            continue
+        head, idx, tail = key[len(prefix):].split(".", 2)
+        i = int(idx)
+        if 2 <= i < 2 + ks:  # a resampling layer
+            if i < 2 + kd:
+                out[key] = v
+        else:
+            out[f"{prefix}{head}.{i if i < 2 else i - ks + kd}.{tail}"] = v
+    return out
 
 
 def _ints(t: torch.Tensor) -> np.ndarray:

@@ -40,7 +40,7 @@ class GoLModel(nn.Module):
         c = self.config
         self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)),
                                         bool(c.get("decoder_condition", False)))
-        self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"])
+        self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"], int(c.get("codec_down", 4)))
         self.generator = LatentGenerator(c["latent_ch"], c["gen_width"], temperature=float(c.get("sample_temperature", 1.0)))
         self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])
         self.card: dict = {}

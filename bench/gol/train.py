@@ -37,6 +37,7 @@ from .discriminator import PatchDiscriminator, hinge_d, hinge_g
 from .evaluate import tokenizer_vs_thumbnails
 from .losses import lpips_loss
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW
+from .latent_codec import adapt_state
 from .masks import pareto_ladder
 from .model import GoLModel
 from .pack import MANIFEST, heldout_views, load_pack, pack_config
@@ -47,6 +48,8 @@ from .tokenizer import CLEAN, CODED, GENERATED, TIME_STRIDE, latent_states
 INIT_MAY_CHANGE = ("sample_temperature",)
 # ... and a decoder may gain its conditioning (``decoder_condition``: new layers that start at zero)
 CONDITION_KEY = "decoder_condition"
+# ... and the codec may be made at another ``codec_down`` (a warm start: latent_codec.adapt_state)
+CODEC_DOWN_KEY = "codec_down"
 # ... and, with --reset generator (it starts from fresh weights), the generator's own keys
 GENERATOR_KEYS = ("gen_width", "sample_steps", "sample_temperature")
 
@@ -112,12 +115,13 @@ class Trainer:
         """Start from a finalised checkpoint (e.g. the shipped one): its weights and its steps (from its
         card), fresh optimisers. This is how training goes on where only the checkpoint was kept. With
         ``fresh_generator`` (``--reset generator``) its generator is not taken, and the config may
-        give the generator another shape (``GENERATOR_KEYS``)."""
+        give the generator another shape (``GENERATOR_KEYS``). A codec of another ``codec_down`` starts
+        from the checkpoint's codec, its shared layers kept (:func:`latent_codec.adapt_state`)."""
         try:
             src = GoLModel.load(path, self.device)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY,)
+        may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY, CODEC_DOWN_KEY)
         mine = {k: v for k, v in self.model.config.items() if k not in may_change}
         if ({k: v for k, v in src.config.items() if k not in may_change} != mine
                 or (src.config.get(CONDITION_KEY) and not self.model.config.get(CONDITION_KEY))):
@@ -127,6 +131,9 @@ class Trainer:
             keep += ("tokenizer.dec_film.",)  # a decoder that gains its conditioning: it starts at zero (as before)
         own = {k: v for k, v in self.model.state_dict().items() if k.startswith(keep)}
         theirs = {k: v for k, v in src.state_dict().items() if not k.startswith(keep)}
+        if src.codec.down != self.model.codec.down:
+            theirs = adapt_state(theirs, src.codec.down, self.model.codec.down)
+            own.update({k: v for k, v in self.model.state_dict().items() if k.startswith("codec.") and k not in theirs})
         got = self.model.load_state_dict({**theirs, **own}, strict=False)
         if (set(got.missing_keys) | set(got.unexpected_keys)) - {"generator.temperature"}:
             raise InputError(f"{path}: its weights do not fit the config's [model] ({got})")

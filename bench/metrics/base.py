@@ -36,9 +36,10 @@ class FrameBatch:
         self._memo: dict[Any, Any] = {}
 
     @classmethod
-    def from_rgb(cls, ref, dist, device: str = "cpu") -> "FrameBatch":
-        """A batch of RGB images (N, 3, H, W) in [0, 1], for image metrics on RGB data (tests)."""
-        b = cls([None] * len(ref), [None] * len(dist), 0, device)
+    def from_rgb(cls, ref, dist, device: str = "cpu", start: int = 0) -> "FrameBatch":
+        """A batch of RGB images (N, 3, H, W) in [0, 1] (frame numbers ``start + i``), for image
+        metrics on RGB data (tests, GoL's benchmarks)."""
+        b = cls([None] * len(ref), [None] * len(dist), start, device)
         b._memo[("rgb", "ref")], b._memo[("rgb", "dist")] = ref.to(device), dist.to(device)
         return b
 
