@@ -2,9 +2,10 @@
 
 Analysis ``g_a`` (``down``: 4x, or 2x) gives y; the hyper-analysis ``h_a`` (2x down) gives z,
 coded with a learned per-channel Gaussian; the hyper-synthesis ``h_s`` predicts each element of
-y's mean and scale; y is coded as integers around that mean with a quantised Gaussian. Entropy coding is
-``constriction``'s ANS coder (``constriction.stream.stack.AnsCoder`` with ``QuantizedGaussian``);
-scales are snapped to a fixed log-spaced table so encoder and decoder use identical models.
+y's mean and scale; y is coded as integers around that mean with a quantised Gaussian. Entropy
+coding is ``constriction``'s ANS coder (``constriction.stream.stack.AnsCoder`` with
+``QuantizedGaussian``); scales are snapped to a fixed log-spaced table so encoder and decoder use
+identical models.
 
 Rate control inside one network: per-level gain vectors on y (Cui et al., "Asymmetric gained deep
 image compression with continuous rate adaptation", CVPR 2021), trained at ``levels`` lambdas and
@@ -25,6 +26,12 @@ from .layers import Down, ResBlock, Up, conv
 SYMBOL_RANGE = 255  # symbols are clipped to [-R, R]
 SCALE_TABLE = torch.exp(torch.linspace(math.log(0.11), math.log(64.0), 64))
 SPATIAL_MULTIPLE = 8  # y is ``down`` x (4 or 2) and z 2 x ``down`` smaller than the latent
+FIRST_RESAMPLING = 2  # g_a and g_s: a conv, a ResBlock, then one resampling layer per halving
+
+
+def _resamplings(down: int) -> int:
+    """How many 2x resampling layers g_a (and g_s) have for a codec of ``down``."""
+    return down.bit_length() - 1
 
 
 def _gauss_mass(x: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -52,7 +59,7 @@ class LatentCodec(nn.Module):
         if down not in (2, 4):
             raise ValueError(f"the codec's down must be 2 or 4, not {down}")
         self.levels, self.down = levels, down
-        k = down.bit_length() - 1
+        k = _resamplings(down)
         self.g_a = nn.Sequential(conv(latent_ch, m), ResBlock(m), *[Down(m, m) for _ in range(k)], conv(m, m))
         self.g_s = nn.Sequential(conv(m, m), ResBlock(m), *[Up(m, m) for _ in range(k)], ResBlock(m), conv(m, latent_ch))
         self.h_a = nn.Sequential(conv(m, n), nn.GELU(), Down(n, n), conv(n, n))
@@ -164,7 +171,7 @@ def adapt_state(state: dict, src_down: int, dst_down: int, prefix: str = "codec.
     """A codec's weights (keys under ``prefix``) made at ``src_down`` renamed for ``dst_down``: the
     resampling layers they share are kept (the first ones), the layers after them move up or down
     (a warm start for a codec of another ``down``; the others keep their names)."""
-    ks, kd = src_down.bit_length() - 1, dst_down.bit_length() - 1
+    ks, kd, first = _resamplings(src_down), _resamplings(dst_down), FIRST_RESAMPLING
     out = {}
     for key, v in state.items():
         if not key.startswith((prefix + "g_a.", prefix + "g_s.")):
@@ -172,11 +179,11 @@ def adapt_state(state: dict, src_down: int, dst_down: int, prefix: str = "codec.
             continue
         head, idx, tail = key[len(prefix):].split(".", 2)
         i = int(idx)
-        if 2 <= i < 2 + ks:  # a resampling layer
-            if i < 2 + kd:
+        if first <= i < first + ks:  # a resampling layer
+            if i < first + kd:
                 out[key] = v
         else:
-            out[f"{prefix}{head}.{i if i < 2 else i - ks + kd}.{tail}"] = v
+            out[f"{prefix}{head}.{i if i < first else i - ks + kd}.{tail}"] = v
     return out
 
 
