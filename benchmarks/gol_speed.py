@@ -1,5 +1,6 @@
 """Benchmark: GoL's encode and decode time for 16 frames of 1280x720, its parameter count, and the
-bitstream size at each mask's lowest and highest quality, on the CPU or a GPU.
+bitstream size at each mask's lowest and highest quality, and the encode time of the encoder's mode
+decision (:mod:`bench.gol.mode_decision`) at three rungs, on the CPU or a GPU.
 
 Source: the first 16 frames of the demo suite's ``bigbuckbunny`` (real 1280x720 footage). Times are
 the model's own (tokenizer, I-latent coding with the rANS coder, P-latent generation, tokenizer
@@ -28,6 +29,7 @@ import torch
 
 from bench.gol import SHIPPED_WEIGHTS
 from bench.gol.evaluate import resize_area
+from bench.gol.mode_decision import encode as encode_rd
 from bench.gol.model import GoLModel
 from bench.gol.pack import read_frames
 from bench.paths import write_benchmark_figures
@@ -74,13 +76,21 @@ def main() -> None:
         same = bool(np.array_equal(rec, model.decode(data)))
         rows.append({"mask": mask, "q": q, "bytes": len(data), "bpp": len(data) * 8 / frames[..., 0].size,
                      "encode_s": round(t1 - t0, 3), "decode_s": round(t2 - t1, 3), "decode_repeatable": same})
+    rd = []  # the encoder's mode decision (choose = "rd", the gol codec's default) at three rungs
+    for k in sorted({0, len(model.ladder) // 2, len(model.ladder) - 1}):
+        mask, q = model.ladder[k]
+        sync(); t0 = time.perf_counter()
+        best, tried = encode_rd(model, frames, k)
+        sync(); t1 = time.perf_counter()
+        rd.append({"rung": k, "rung_pair": [mask, q], "chosen": [best.mask, best.q], "bytes": len(best.data),
+                   "pairs_decoded": len(tried), "encode_s": round(t1 - t0, 3)})
     result = {"device": a.device, "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
               "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
               "frames": a.frames, "size": f"{frames.shape[2]}x{frames.shape[1]}", "weights": str(a.weights), "source": str(a.clip or "demo/bigbuckbunny"),
               "model_id": model.model_id().hex(),
               "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
                              for k in ("tokenizer", "codec", "generator")},
-              "rows": rows}
+              "rows": rows, "mode_decision": rd}
     write_benchmark_figures(result, f"gol_speed_{a.device.split(':')[0]}", a.output)
 
 

@@ -118,6 +118,9 @@ def test_header_masks_and_ladder():
         Header.unpack(b"RIFF" + data[4:], "clip.gol")
     with pytest.raises(ValueError, match="shorter than a GoL header"):
         Header.unpack(data[:5], "clip.gol")
+    # the quality is held as the file holds it (1/16 steps), so the encoder codes with what the decoder reads
+    assert Header(b"\x01\x02\x03\x04", 64, 64, 8, "1111", 0.3).q == Header.unpack(
+        Header(b"\x01\x02\x03\x04", 64, 64, 8, "1111", 0.3).pack()).q == 0.3125
     assert [len(i_positions(m, 24)) for m in MASKS] == [24, 12, 8, 6]  # all, 1/2, 1/3, 1/4 as in the paper
     # the ladder drops a pair that a cheaper one matches or beats in both PSNR and LPIPS
     rows = [("1000", 0, 0.002, 14.0, 0.6), ("1000", 1, 0.001, 15.0, 0.7), ("1000", 2, 0.003, 16.0, 0.5),
@@ -228,6 +231,43 @@ def test_model_encode_decode_exact_and_refuses_other_weights(tiny_run):
         other.decode(data, "x.gol")
 
 
+def test_mode_decision_fits_each_rungs_bytes_and_comes_no_further(tiny_run):
+    """``choose = rd``: for every rung, the chosen file is no larger than the rung's own, the latents
+    the decoder makes of it are no further from the sequence's than the rung's own pair's, its header
+    says what was chosen, and it was coded last (what an entropy coder's recorder keeps)."""
+    import torch
+
+    from bench.gol.mode_decision import choose, encode as encode_rd, rung_bpp
+
+    model = GoLModel.load(Path(tiny_run[3]["out"]) / "gol-tiny.pt")
+    frames = np.random.default_rng(2).random((12, 48, 80, 3)).astype(np.float32)
+    t, h, w, _ = frames.shape
+    with torch.no_grad():
+        lat = model.latents_of(frames)
+    moved = 0
+    for mask, q in model.ladder:
+        hdr = Header(model.model_id(), w, h, t, mask, q)
+        own = model.file_of(lat, hdr)
+        own_error = float(((model.decode_latents(own)[1] - lat) ** 2).mean())
+        best, tried = choose(model, lat, hdr)
+        assert (mask, hdr.q) in {(c.mask, c.q) for c in tried} and all(len(c.data) <= len(own) for c in tried)
+        assert len(best.data) <= len(own) and best.error <= own_error
+        assert (Header.unpack(best.data).mask, Header.unpack(best.data).q) == (best.mask, best.q)
+        assert torch.equal(model.decode_latents(best.data)[1], model.decode_latents(best.data)[1])
+        moved += (best.mask, best.q) != (mask, hdr.q)
+    assert moved  # on some rung another pair came closer within the same bytes
+    # encode: rung r's budget is the card's bpp there (log-interpolated between rungs) times the pixels,
+    # growing with r whatever the content; a file fits it unless even the cheapest file does not
+    cheapest = min(len(model.file_of(lat, Header(model.model_id(), w, h, t, m, 0.0))) for m in MASKS)
+    rungs = [k / 4 for k in range(4 * (len(model.ladder) - 1) + 1)]
+    budgets = [rung_bpp(model, r) * t * h * w / 8 for r in rungs]
+    assert budgets == sorted(budgets) and budgets[0] < budgets[-1]
+    for r, budget in zip(rungs[::3], budgets[::3]):
+        best, tried = encode_rd(model, frames, r)
+        assert len(best.data) <= budget or len(best.data) == cheapest
+        assert best.error == min(c.error for c in tried)
+
+
 def test_entropy_model_does_not_depend_on_thread_count(tiny_run):
     """The coder's means and scales are float64 on the CPU, so a file encoded with 2 threads decodes
     with 1 to the same I-latents (a desynchronised rANS decoder would give garbage, not a rounding)."""
@@ -274,7 +314,10 @@ def test_gol_sweep_real_files_decoded_exactly_from_the_file(weights, tiny_run, t
     assert row["status"] in ("ok", "unreachable") and row["bits_source"] == "file"
     assert row["bits"] == Path(row["bitstream"]).stat().st_size * 8
     cfg = row["config"]["codec"]
-    assert cfg["checkpoint"]["sha256"] and cfg["ladder"] and row["config"]["bitstream_meta"]["mask"] in MASKS
+    meta = row["config"]["bitstream_meta"]
+    assert cfg["checkpoint"]["sha256"] and cfg["ladder"] and meta["mask"] in MASKS and cfg["options"]["choose"] == "rd"
+    assert meta["tried"] and {"mask": meta["mask"], "q": meta["q"]}.items() <= min(
+        meta["tried"], key=lambda c: c["latent_mse"]).items()
     assert np.isfinite(row["metrics"]["psnr_y"])
     codec = create_codec("gol")
     src = prepared_source(row["config"]["sequence"])
@@ -282,6 +325,16 @@ def test_gol_sweep_real_files_decoded_exactly_from_the_file(weights, tiny_run, t
     a = codec.decode(bs, src, tmp_path / "a").path.read_bytes()
     b = codec.decode(bs, src, tmp_path / "b").path.read_bytes()
     assert a == b and len(a) == src.format.frame_bytes * 6
+    if weights == "tiny":  # the rung's own pair, as the ladder says, is another configuration of the codec
+        assert main(["run", "--suite", "demo", "--sequences", "carphone", "--codecs", "gol", "--bpp", "0.02",
+                     "--frames", "6", "--jobs", "1", "--no-progress", "--store", str(store),
+                     "--codec-opt", "gol.choose=rung"]) == 0
+        with Store(store, readonly=True) as st:
+            rows = st.results()
+        (plain,) = [r for r in rows if r["config"]["codec"]["options"]["choose"] == "rung"]
+        meta = plain["config"]["bitstream_meta"]
+        assert len(rows) == 2 and "tried" not in meta and cfg["ladder"][int(plain["knob"])] == f"{meta['mask']}/q{meta['q']:g}"
+        assert plain["knob_name"] == "rung" and row["knob_name"] == "quarter_rung"
 
 
 def test_init_from_with_another_sampling_temperature(tiny_run, tmp_path):

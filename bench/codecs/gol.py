@@ -5,9 +5,13 @@ or ``weights = "..."`` under ``[gol]`` in ``codecs/codecs.toml`` names another (
 ``python -m bench.gol.train``). Knob: ``rung``, an index into the checkpoint's rate ladder, the
 (mask, quality) pairs on the rate-quality front of a held-out clip sorted by bpp (see
 :mod:`bench.gol.masks`), so one ordered integer sweeps both the mask (1000, 1001, 1010, 1111) and
-the quality. Bits are the size of the GoL file; decoding
-reads that file alone, and the P-latents' noise is seeded from its header, so decoding is exact on a
-given machine. Runs on CPU (slowly) or on a GPU (``--codec-opt gol.device=cuda``).
+the quality. With the option ``choose = "rd"`` (the default) a rung is a budget, the bpp the model
+card measured for it times the sequence's pixels, which the encoder spends on the mask and quality
+whose latents come closest to the sequence's (:mod:`bench.gol.mode_decision`); the knob is then
+``quarter_rung`` (4 x the rung), since a budget may lie between two rungs. ``choose = "rung"`` codes
+the rung's own pair. Bits are the size of the GoL file; decoding reads that file alone, and the
+P-latents' noise is seeded from its header, so decoding is exact on a given machine. Runs on CPU
+(slowly) or on a GPU (``--codec-opt gol.device=cuda``).
 
 Encoder and decoder are checked against each other (:mod:`bench.codecs.agreement`): the encode
 records the symbols GoL's encoder hands its rANS coder, and the encoder's reconstruction is GoL's
@@ -22,7 +26,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import CodecUnavailable
+from ..errors import CodecUnavailable, InputError
 from ..gol import SHIPPED_WEIGHTS
 from ..hashing import sha256_of
 from ..tools import run_tool
@@ -53,10 +57,14 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
 class GoL(Codec):
     name = "gol"
     description = "GoL (Group-of-Latents), bench's own implementation and weights: rung of mask x quality"
-    option_defaults = {"device": "auto", "threads": 0}  # threads 0: the CPU threads the harness gives each job
+    # threads 0: the CPU threads the harness gives each job; choose "rd": the encoder's mode decision
+    # (bench.gol.mode_decision), "rung": the rung's own mask and quality, as the ladder says
+    option_defaults = {"device": "auto", "threads": 0, "choose": "rd"}
 
     def __init__(self, **options):
         super().__init__(**options)
+        if self.options["choose"] not in ("rd", "rung"):
+            raise InputError(f"codec 'gol': option choose={self.options['choose']!r} is not rd or rung")
         if self.options["device"] == "auto":
             import torch
 
@@ -65,13 +73,19 @@ class GoL(Codec):
     @property
     def knob(self) -> Knob:
         """``rung`` 0..len(ladder)-1 of the checkpoint's rate ladder, starting in its middle; the
-        solver's first step is the ladder's mean d ln(bpp) per rung on the held-out clip."""
+        solver's first step is the ladder's mean d ln(bpp) per rung on the held-out clip. Under
+        ``choose = "rd"`` the knob is ``quarter_rung``, 4 x the rung: a budget may lie between rungs."""
         try:
             f = self.facts()
         except CodecUnavailable:
             f = {"ladder": [None], "log_bpp_slope": 0.1}
-        n = len(f["ladder"])
-        return Knob("rung", 0, n - 1, start=(n - 1) // 2, more_bits=+1, log_bpp_slope=f["log_bpp_slope"])
+        top, per = len(f["ladder"]) - 1, self._per_rung()
+        return Knob("quarter_rung" if per > 1 else "rung", 0, per * top, start=per * (top // 2), more_bits=+1,
+                    log_bpp_slope=f["log_bpp_slope"] / per)
+
+    def _per_rung(self) -> int:
+        """Knob steps per rung: 4 when the encoder chooses within a budget, which may lie between rungs."""
+        return 4 if self.options["choose"] == "rd" else 1
 
     def weights(self) -> Path:
         p = codec_setting(self.name, "weights") or SHIPPED_WEIGHTS
@@ -116,18 +130,22 @@ class GoL(Codec):
 
     def encode(self, seq, knob, workdir, deadline=None) -> Bitstream:
         workdir.mkdir(parents=True, exist_ok=True)
-        mask, q = self.facts()["ladder"][int(knob)]
-        out = workdir / f"gol_r{int(knob)}_{mask}_q{q:g}.gol"
+        choose, rung = self.options["choose"], int(knob) / self._per_rung()
+        out = workdir / f"gol_r{rung:g}_{choose}.gol"
         symbols = out.with_name(out.stem + "_symbols.npz")
         cmd = self._cmd("encode", out, ["--input", str(Path(seq.yuv).resolve()), "--width", str(seq.width),
                                         "--height", str(seq.height), "--frames", str(seq.num_frames),
-                                        "--bit-depth", str(seq.format.bit_depth), "--rung", str(int(knob))],
+                                        "--bit-depth", str(seq.format.bit_depth), "--rung", f"{rung:g}",
+                                        "--choose", choose],
                         ["--record", str(symbols.resolve())])
         t0 = time.perf_counter()
         res = run_tool(cmd, deadline=deadline, cwd=workdir, what="gol encode")
         dt = time.perf_counter() - t0
         report = last_json(res.stdout)
-        meta = {"mask": mask, "q": q, "device": self.options["device"], "model_encode_s": report.get("encode_s")}
+        meta = {"mask": report.get("mask"), "q": report.get("q"), "rung": report.get("rung"),
+                "device": self.options["device"], "model_encode_s": report.get("encode_s")}
+        if "tried" in report:
+            meta["tried"] = report["tried"]
         return Bitstream([out], knob, cmd, dt, log=(res.stderr or b"").decode("utf-8", "replace")[-2000:], meta=meta,
                          encoder_side=symbols)
 

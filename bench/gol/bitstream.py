@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .masks import MASKS
 
 MAGIC, VERSION = b"GoL", 1
+Q_STEPS = 16  # quality steps per level in the header
 _HEADER = struct.Struct("<3sB4sHHHBB")
 HEADER_BYTES = _HEADER.size
 
@@ -28,9 +29,12 @@ class Header:
     mask: str
     q: float
 
+    def __post_init__(self):  # the quality as the file holds it, so encoder and decoder use the same
+        object.__setattr__(self, "q", round(self.q * Q_STEPS) / Q_STEPS)
+
     def pack(self) -> bytes:
         return _HEADER.pack(MAGIC, VERSION, self.model_id, self.width, self.height, self.frames,
-                            MASKS.index(self.mask), round(self.q * 16))
+                            MASKS.index(self.mask), round(self.q * Q_STEPS))
 
     @property
     def seed(self) -> int:
@@ -47,4 +51,4 @@ class Header:
             raise ValueError(f"{name}: GoL format version {version}, this decoder reads {VERSION}")
         if mask >= len(MASKS) or w == 0 or h == 0 or n == 0:
             raise ValueError(f"{name}: corrupt GoL header (mask {mask}, size {w}x{h}, {n} frames)")
-        return cls(model_id, w, h, n, MASKS[mask], q16 / 16)
+        return cls(model_id, w, h, n, MASKS[mask], q16 / Q_STEPS)

@@ -1,7 +1,7 @@
 """The process the ``gol`` codec adapter runs for each encode and decode::
 
     python -m bench.gol.driver encode --weights W --input in.yuv --width W --height H --frames N \\
-        --rung K --bitstream out.gol
+        --rung K [--choose rd] --bitstream out.gol
     python -m bench.gol.driver decode --weights W --bitstream out.gol --output dec.yuv
 
 Decoding reads nothing but the bitstream file and the weights. Frames go through the harness's
@@ -31,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=0)
     p.add_argument("--frames", type=int, default=0)
     p.add_argument("--bit-depth", type=int, default=8)
-    p.add_argument("--rung", type=int, default=0, help="index into the checkpoint's rate ladder")
+    p.add_argument("--rung", type=float, default=0, help="index into the checkpoint's rate ladder (with --choose "
+                   "rd it may lie between two rungs)")
+    p.add_argument("--choose", choices=["rung", "rd"], default="rung",
+                   help="rung: code the rung's own mask and quality; rd: spend the rung's bpp on the mask and "
+                        "quality whose latents come closest to the sequence's (bench.gol.mode_decision)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     return p
@@ -51,15 +55,25 @@ def _model(a):
 
 def encode(a) -> dict:
     model = _model(a)
-    if not 0 <= a.rung < len(model.ladder):
-        raise SystemExit(f"rung {a.rung} is outside the rate ladder of {a.weights} (0..{len(model.ladder) - 1})")
-    mask, q = model.ladder[a.rung]
+    if not 0 <= a.rung <= len(model.ladder) - 1:
+        raise SystemExit(f"rung {a.rung:g} is outside the rate ladder of {a.weights} (0..{len(model.ladder) - 1})")
+    if a.choose == "rung" and a.rung != int(a.rung):
+        raise SystemExit(f"rung {a.rung:g}: between two rungs only with --choose rd")
     frames = np.stack(list(rgb_frames(a))).transpose(0, 2, 3, 1)
     t0 = time.perf_counter()
-    data = model.encode(frames, mask, q)
+    report = {"rung": a.rung}
+    if a.choose == "rd":
+        from .mode_decision import encode as encode_rd
+
+        best, tried = encode_rd(model, frames, a.rung)
+        data, mask, q = best.data, best.mask, best.q
+        report["tried"] = [c.summary() for c in tried]
+    else:
+        mask, q = model.ladder[int(a.rung)]
+        data = model.encode(frames, mask, q)
     dt = time.perf_counter() - t0
     a.bitstream.write_bytes(data)
-    return {"mask": mask, "q": q, "bytes": len(data), "encode_s": dt}
+    return {"mask": mask, "q": q, "bytes": len(data), "encode_s": dt, **report}
 
 
 def decode(a) -> dict:

@@ -10,7 +10,9 @@ The solver sweeps one integer knob: an index into the model's *rate ladder*, the
 pairs on the rate-distortion front of a held-out clip when the checkpoint was made: sorted by the
 bpp they gave, without those that a cheaper pair matches or beats in both PSNR and LPIPS, so each
 rung up costs more bits and is better in at least one of the two (both, because generated
-P-latents are judged by how they look, as the paper does, and PSNR alone would favour blur).
+P-latents are judged by how they look, as the paper does, and PSNR alone would favour blur). The
+encoder may spend a rung's bytes on another pair that suits the sequence better
+(:mod:`bench.gol.mode_decision`).
 """
 from __future__ import annotations
 

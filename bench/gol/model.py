@@ -126,12 +126,22 @@ class GoLModel(nn.Module):
     @torch.no_grad()
     def encode(self, frames: np.ndarray, mask: str, q: float) -> bytes:
         t, h, w, _ = frames.shape
-        header = Header(self.model_id(), w, h, t, mask, q)
-        lat = self.latents_of(frames)
-        return header.pack() + self.codec.compress(lat[i_positions(mask, len(lat))], header.q)
+        return self.file_of(self.latents_of(frames), Header(self.model_id(), w, h, t, mask, q))
+
+    @torch.no_grad()
+    def file_of(self, lat: torch.Tensor, header: Header) -> bytes:
+        """The GoL file of a sequence's latents (:meth:`latents_of`) with ``header``'s mask and quality."""
+        return header.pack() + self.codec.compress(lat[i_positions(header.mask, len(lat))], header.q)
 
     @torch.no_grad()
     def decode(self, data: bytes, name: str = "bitstream") -> np.ndarray:
+        hdr, lat, coded = self.decode_latents(data, name)
+        return self.frames_of(lat, hdr.frames, hdr.height, hdr.width, self.latent_states(coded, hdr.q, len(lat)))
+
+    @torch.no_grad()
+    def decode_latents(self, data: bytes, name: str = "bitstream") -> tuple[Header, torch.Tensor, set[int]]:
+        """A file's header, its latents as the decoder has them (the coded ones decoded, the others
+        generated with the file's seed) and the indices of the coded ones."""
         hdr = Header.unpack(data, name)
         if hdr.model_id != self.model_id():
             raise ValueError(f"{name}: made by GoL weights {hdr.model_id.hex()}, these are {self.model_id().hex()}")
@@ -141,7 +151,7 @@ class GoLModel(nn.Module):
         lat = torch.zeros(n, self.config["latent_ch"], lh, lw, device=self.device)
         lat[coded] = self.codec.decompress(data[HEADER_BYTES:], len(coded), (lh, lw), hdr.q)
         self.generate(lat, set(coded), hdr.seed)
-        return self.frames_of(lat, hdr.frames, hdr.height, hdr.width, self.latent_states(set(coded), hdr.q, n))
+        return hdr, lat, set(coded)
 
     def generate(self, lat: torch.Tensor, coded: set[int], seed: int) -> None:
         """Fill the latents not in ``coded`` in place, window by window, each window seeded."""

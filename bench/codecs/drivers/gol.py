@@ -5,11 +5,12 @@ decoder makes from the file can be checked against what the encoder meant::
     python -m bench.codecs.drivers.gol --replay SYMBOLS decode --weights W --bitstream B --output R ...
 
 ``--record`` runs GoL's encode and saves every array of symbols its encoder hands the rANS coder
-(``constriction``'s stack ``AnsCoder``), in order. ``--replay`` runs GoL's decode with a coder that
-hands back those symbols instead of reading them from the stream: a decoder behind a perfect entropy
-coder, which makes exactly the encoder's reconstruction (the I-latents it coded, the P-latents
-generated from them with the seed in the header). Decoding the file itself must give the same frames;
-when it does not, the coder wrote or read something other than it was given.
+(``constriction``'s stack ``AnsCoder``) for the stream it takes last, in order. ``--replay`` runs
+GoL's decode with a coder that hands back those symbols instead of reading them from the stream: a
+decoder behind a perfect entropy coder, which makes exactly the encoder's reconstruction (the
+I-latents it coded, the P-latents generated from them with the seed in the header). Decoding the
+file itself must give the same frames; when it does not, the coder wrote or read something other
+than it was given.
 
 The GoL driver and model are used as they are, through their command line; only the coder class
 is swapped, in this process.
@@ -25,14 +26,20 @@ import numpy as np
 
 
 class RecordingCoder:
-    """``AnsCoder`` that keeps a copy of every symbol array it encodes."""
+    """``AnsCoder`` that keeps a copy of every symbol array it encodes; when its stream is taken
+    (``get_compressed``), the log becomes that stream's symbols: an encoder that codes several
+    candidate files and writes the last (:mod:`bench.gol.mode_decision`) is recorded by the last."""
 
     def __init__(self, real, log: list, *args):
-        self._real, self._log = real(*args), log
+        self._real, self._log, self._mine = real(*args), log, []
 
     def encode_reverse(self, symbols, *args):
-        self._log.append(np.array(symbols, dtype=np.int32, copy=True))
+        self._mine.append(np.array(symbols, dtype=np.int32, copy=True))
         return self._real.encode_reverse(symbols, *args)
+
+    def get_compressed(self, *args):
+        self._log[:] = self._mine
+        return self._real.get_compressed(*args)
 
     def __getattr__(self, name):
         return getattr(self._real, name)
