@@ -7,8 +7,9 @@ the ladder says, and a rung that codes more latents at a lower quality would be 
 
 :func:`encode` makes rung k a *budget* instead: the bpp the ladder gives rung k (measured on the
 held-out clip when the checkpoint was made; between two rungs, as at rung 12.25, interpolated in log
-bpp, so the harness's solver can meet a target between rungs) times this sequence's pixels. The
-budget grows with the rung whatever the content, so the solver's knob stays monotone. :func:`choose`
+bpp, so the harness's solver can meet a target between rungs) times this sequence's pixels; the top
+rung's budget is at least the file of its own pair, so the ladder's top stays in reach. The budget
+grows with the rung whatever the content, so the solver's knob stays monotone. :func:`choose`
 spends it on the pair whose latents, as the decoder will have them (the coded ones decoded, the others
 generated with the file's own seed, by :meth:`GoLModel.decode_latents`), are closest to the sequence's
 own latents (mean squared error over every latent): for each mask the highest quality in the header's
@@ -108,12 +109,22 @@ def rung_bpp(model, rung: float) -> float | None:
 @torch.no_grad()
 def encode(model, frames, rung: float) -> tuple[Candidate, list[Candidate]]:
     """:func:`choose` for RGB frames (T, H, W, 3) in [0, 1] within the budget of ``rung`` (0 to the
-    ladder's top, in any steps): the card's bpp there times the frames' pixels; a checkpoint whose card
-    has no ladder takes a whole rung's own file on these frames as the budget."""
+    ladder's top, in any steps): the card's bpp there times the frames' pixels. The top rung's budget
+    is at least its own pair's file, so the ladder's top pair stays in reach on content that costs
+    more than the card's clip (between the last two rungs the budget is log-interpolated up to it).
+    A checkpoint whose card has no ladder takes a whole rung's own file on these frames as the budget."""
     t, h, w, _ = frames.shape
     lat = model.latents_of(frames)
     header = Header(model.model_id(), w, h, t, *model.ladder[math.floor(rung)])
-    bpp = rung_bpp(model, rung)
-    if bpp is None and rung != int(rung):
-        raise ValueError(f"rung {rung:g}: between two rungs needs the ladder's bpp, and this checkpoint's card has none")
-    return choose(model, lat, header, None if bpp is None else int(bpp * t * h * w / 8))
+    bpp, top = rung_bpp(model, rung), len(model.ladder) - 1
+    if bpp is None:
+        if rung != int(rung):
+            raise ValueError(f"rung {rung:g}: between two rungs needs the ladder's bpp, and this checkpoint's card has none")
+        return choose(model, lat, header)
+    pixels = t * h * w
+    budget = bpp * pixels / 8
+    if rung > top - 1:
+        top_bytes = max(rung_bpp(model, top) * pixels / 8, len(model.file_of(lat, _with(header, *model.ladder[top]))))
+        below = rung_bpp(model, top - 1) * pixels / 8 if top > 0 else top_bytes
+        budget = math.exp(math.log(below) + (rung - top + 1) * (math.log(top_bytes) - math.log(below)))
+    return choose(model, lat, header, round(budget))  # round: exp(log(x)) may fall a hair below x
