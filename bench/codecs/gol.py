@@ -48,6 +48,7 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
         span = [bpp.get(ladder[0]), bpp.get(ladder[-1])]
         slope = math.log(span[1] / span[0]) / (len(ladder) - 1) if len(ladder) > 1 and all(span) else 0.1
         return {"ladder": ladder, "log_bpp_slope": max(slope, 0.01), "model_id": ck["model_id"],
+                "ladder_bpp": all(bpp.get(pair) for pair in ladder),
                 "name": ck["card"].get("config", {}).get("run", {}).get("name", path.stem),
                 "steps": ck["card"].get("steps", {})}
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line
@@ -84,8 +85,14 @@ class GoL(Codec):
                     log_bpp_slope=f["log_bpp_slope"] / per)
 
     def _per_rung(self) -> int:
-        """Knob steps per rung: 4 when the encoder chooses within a budget, which may lie between rungs."""
-        return 4 if self.options["choose"] == "rd" else 1
+        """Knob steps per rung: 4 when the encoder chooses within a budget, which may lie between rungs
+        where the model card measured the ladder's bpp (an unfinalised checkpoint has whole rungs)."""
+        if self.options["choose"] != "rd":
+            return 1
+        try:
+            return 4 if self.facts()["ladder_bpp"] else 1
+        except CodecUnavailable:
+            return 4
 
     def weights(self) -> Path:
         p = codec_setting(self.name, "weights") or SHIPPED_WEIGHTS
