@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..errors import CodecUnavailable, InputError
 from ..gol import SHIPPED_WEIGHTS
+from ..gol.masks import ladder_bpps
 from ..hashing import sha256_of
 from ..tools import run_tool
 from ..video import VideoFormat
@@ -44,11 +45,11 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
         ladder = [(str(m), float(q)) for m, q in ck["ladder"]]
-        bpp = {(e["mask"], float(e["q"])): e["bpp"] for e in ck["card"].get("ladder", [])}
-        span = [bpp.get(ladder[0]), bpp.get(ladder[-1])]
+        bpps = ladder_bpps(ck["card"], ladder)
+        span = [bpps[0], bpps[-1]]
         slope = math.log(span[1] / span[0]) / (len(ladder) - 1) if len(ladder) > 1 and all(span) else 0.1
         return {"ladder": ladder, "log_bpp_slope": max(slope, 0.01), "model_id": ck["model_id"],
-                "ladder_bpp": all(bpp.get(pair) for pair in ladder),
+                "ladder_bpp": all(bpps),
                 "name": ck["card"].get("config", {}).get("run", {}).get("name", path.stem),
                 "steps": ck["card"].get("steps", {})}
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line

@@ -38,3 +38,10 @@ def pareto_ladder(measured: list[dict]) -> list[tuple[str, float]]:
     order = sorted(measured, key=lambda e: (e["bpp"], -e["psnr_rgb"], e["lpips"]))
     return [(e["mask"], e["q"]) for i, e in enumerate(order)
             if not any(c["psnr_rgb"] >= e["psnr_rgb"] and c["lpips"] <= e["lpips"] for c in order[:i])]
+
+
+def ladder_bpps(card: dict, ladder: list[tuple[str, float]]) -> list[float | None]:
+    """Each rung's bpp as a checkpoint's model card measured it (``card["ladder"]``), None where the
+    card has no entry (an unfinalised checkpoint)."""
+    measured = {(e["mask"], float(e["q"])): e["bpp"] for e in card.get("ladder", [])}
+    return [measured.get((m, float(q))) for m, q in ladder]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .bitstream import Q_STEPS, Header
-from .masks import MASKS
+from .masks import MASKS, ladder_bpps
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def choose(model, lat: torch.Tensor, header: Header, budget: int | None = None) 
 def rung_bpp(model, rung: float) -> float | None:
     """The bpp of ``rung`` on the model card's ladder (log-interpolated between two rungs), or None
     when the card did not measure those rungs."""
-    measured = {(e["mask"], float(e["q"])): e["bpp"] for e in model.card.get("ladder", [])}
+    bpps = ladder_bpps(model.card, model.ladder)
     lo, hi = math.floor(rung), math.ceil(rung)
-    a, b = (measured.get((model.ladder[k][0], float(model.ladder[k][1]))) for k in (lo, hi))
+    a, b = bpps[lo], bpps[hi]
     if not (a and b):
         return None
     return math.exp(math.log(a) + (rung - lo) * (math.log(b) - math.log(a)))
