@@ -78,18 +78,18 @@ def main() -> None:
                      "encode_s": round(t1 - t0, 3), "decode_s": round(t2 - t1, 3), "decode_repeatable": same})
     rd = []  # the encoder's mode decision (choose = "rd", the gol codec's default) at three rungs
     for k in sorted({0, len(model.ladder) // 2, len(model.ladder) - 1}):
-        mask, q = model.ladder[k]
+        mask, q, codec = model.ladder[k]
         sync(); t0 = time.perf_counter()
         best, tried = encode_rd(model, frames, k)
         sync(); t1 = time.perf_counter()
-        rd.append({"rung": k, "rung_pair": [mask, q], "chosen": [best.mask, best.q], "bytes": len(best.data),
+        rd.append({"rung": k, "rung_pair": [mask, q, codec], "chosen": [best.mask, best.q, best.codec], "bytes": len(best.data),
                    "pairs_decoded": len(tried), "encode_s": round(t1 - t0, 3)})
     result = {"device": a.device, "gpu": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
               "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
               "frames": a.frames, "size": f"{frames.shape[2]}x{frames.shape[1]}", "weights": str(a.weights), "source": str(a.clip or "demo/bigbuckbunny"),
               "model_id": model.model_id().hex(),
               "parameters": {k: sum(p.numel() for p in getattr(model, k).parameters())
-                             for k in ("tokenizer", "codec", "generator")},
+                             for k in ("tokenizer", "codec", "extra_codecs", "generator")},
               "rows": rows, "mode_decision": rd}
     write_benchmark_figures(result, f"gol_speed_{a.device.split(':')[0]}", a.output)
 

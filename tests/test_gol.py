@@ -16,7 +16,7 @@ from bench.codecs.base import Bitstream
 from bench.codecs.gol import SHIPPED_WEIGHTS
 from bench.errors import CodecUnavailable
 from bench.gol.bitstream import HEADER_BYTES, Header
-from bench.gol.masks import MASKS, i_positions, pareto_ladder
+from bench.gol.masks import MASKS, i_positions, ladder_entry, ladder_label, pareto_ladder
 from bench.gol.model import GoLModel
 from bench.report.reconstruct import prepared_source
 from bench.results.store import Store
@@ -126,7 +126,28 @@ def test_header_masks_and_ladder():
     rows = [("1000", 0, 0.002, 14.0, 0.6), ("1000", 1, 0.001, 15.0, 0.7), ("1000", 2, 0.003, 16.0, 0.5),
             ("1111", 0, 0.0035, 15.5, 0.55), ("1111", 1, 0.005, 17.0, 0.55), ("1111", 2, 0.009, 16.5, 0.56)]
     measured = [{"mask": m, "q": q, "bpp": b, "psnr_rgb": p, "lpips": d} for m, q, b, p, d in rows]
-    assert pareto_ladder(measured) == [("1000", 1), ("1000", 0), ("1000", 2), ("1111", 1)]
+    assert pareto_ladder(measured) == [("1000", 1, 0), ("1000", 0, 0), ("1000", 2, 0), ("1111", 1, 0)]
+    # a second codec's entries join the same front; checkpoints made before codecs had numbers read as codec 0
+    measured.append({"mask": "1111", "q": 2, "codec": 1, "bpp": 0.008, "psnr_rgb": 18.0, "lpips": 0.4})
+    assert pareto_ladder(measured)[-1] == ("1111", 2.0, 1) and ladder_entry(["1010", 2.5]) == ("1010", 2.5, 0)
+    assert [ladder_label(e) for e in (["1010", 2.5], ("1111", 5.0, 1))] == ["1010/q2.5", "1111/q5/c1"]
+
+
+def test_header_of_a_second_codec():
+    """Codec 0 is written as the format's version 1 (16 bytes, as before); another codec as version 2,
+    one byte longer, which names it. Either decodes back to the same header; a version 2 header that
+    names codec 0, or is cut short, is refused in one line."""
+    one = Header(b"\x01\x02\x03\x04", 1280, 720, 93, "1001", 2.5)
+    two = Header(b"\x01\x02\x03\x04", 1280, 720, 93, "1001", 2.5, codec=1)
+    a, b = one.pack(), two.pack()
+    assert a[3] == 1 and b[3] == 2 and len(a) == one.size == 16 and len(b) == two.size == 17 and a == b[:3] + b"\x01" + b[4:16]
+    assert Header.unpack(b + b"stream") == two and Header.unpack(a + b"stream") == one and one.seed != two.seed
+    with pytest.raises(ValueError, match="x.gol: corrupt GoL header .*codec 0"):
+        Header.unpack(b[:16] + b"\x00", "x.gol")
+    with pytest.raises(ValueError, match="x.gol: 16 bytes, shorter than a GoL version 2 header"):
+        Header.unpack(b[:16], "x.gol")
+    with pytest.raises(ValueError, match="x.gol: GoL format version 3, this decoder reads 1, 2"):
+        Header.unpack(b[:3] + b"\x03" + b[4:], "x.gol")
 
 
 def test_tiny_training_trains_resumes_and_finalises(tiny_run):
@@ -144,7 +165,7 @@ def test_tiny_training_trains_resumes_and_finalises(tiny_run):
     model = GoLModel.load(run / "gol-tiny.pt")
     assert len(model.card["ladder"]) == 4 * 3 and model.card["data"]["heldout"] == "heldout.mp4"
     assert len(model.card["quality"]) == 4 * 2
-    m = {(e["mask"], e["q"]): e for e in model.card["ladder"]}
+    m = {ladder_entry(e): e for e in model.card["ladder"]}
     assert model.ladder and all(k in m for k in model.ladder)
     assert [m[k]["bpp"] for k in model.ladder] == sorted(m[k]["bpp"] for k in model.ladder)
     assert model.ladder == pareto_ladder(model.card["ladder"])
@@ -245,7 +266,7 @@ def test_mode_decision_fits_each_rungs_bytes_and_comes_no_further(tiny_run):
     with torch.no_grad():
         lat = model.latents_of(frames)
     moved = 0
-    for mask, q in model.ladder:
+    for mask, q, _ in model.ladder:
         hdr = Header(model.model_id(), w, h, t, mask, q)
         own = model.file_of(lat, hdr)
         own_error = float(((model.decode_latents(own)[1] - lat) ** 2).mean())
@@ -414,16 +435,22 @@ def test_codec_of_another_down_starts_from_the_checkpoints_codec():
         LatentCodec(4, 16, 8, 2, down=8)
 
 
-def test_init_from_with_a_codec_of_another_down(tiny_run, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_2x(tiny_run):
+    """The tiny checkpoint's codec made 2x (``codec_down = 2``) and trained on alone, from its weights."""
+    root, _, _, done = tiny_run
+    cfg = root / "down2.toml"
+    cfg.write_text(TINY.format(steps=4).replace("levels = 2", "levels = 2\ncodec_down = 2"))
+    return _train(cfg, "--out", str(root / "d2"), "--init-from", done["checkpoint"],
+                  "--budget", "tokenizer=0,generator=0,decoder=0")
+
+
+def test_init_from_with_a_codec_of_another_down(tiny_run, tiny_2x):
     """``[model] codec_down = 2`` on a 4x checkpoint: --init-from keeps every other weight, warm-starts
     the codec, trains it on, and the result codes and decodes real files exactly."""
     import torch
 
-    root, _, _, done = tiny_run
-    cfg = root / "down2.toml"
-    cfg.write_text(TINY.format(steps=4).replace("levels = 2", "levels = 2\ncodec_down = 2"))
-    res = _train(cfg, "--out", str(tmp_path / "d2"), "--init-from", done["checkpoint"],
-                 "--budget", "tokenizer=0,generator=0,decoder=0")
+    done, res = tiny_run[3], tiny_2x
     old, new = GoLModel.load(Path(done["checkpoint"])), GoLModel.load(Path(res["checkpoint"]))
     assert res["finalised"] and new.codec.down == 2 and res["steps"]["codec"] == 4 and new.model_id() != old.model_id()
     a, b = old.state_dict(), new.state_dict()
@@ -557,3 +584,71 @@ def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_
     back.write_text(TINY.format(steps=100000))
     with pytest.raises(InputError, match="differs from the config"):
         Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")
+
+
+def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, tiny_2x, tmp_path, capsys):
+    """``bench.gol.combine``: the 4x checkpoint's codec is codec 0 and the 2x one's codec 1 of one model;
+    each codes exactly as it did alone; the card measures both and the ladder may take either; the
+    mode decision tries both and a file of either decodes from the file alone. A checkpoint trained
+    on other weights is refused, and so is training the tokenizer under codecs made for its latents."""
+    import torch
+
+    from bench.gol.combine import main as combine_main
+    from bench.gol.mode_decision import encode as encode_rd
+
+    root, _, _, done = tiny_run
+    joined = tmp_path / "joined.pt"
+    assert combine_main(["--base", done["checkpoint"], "--codec-from", tiny_2x["checkpoint"], "--out", str(joined)]) == 0
+    four, two, both = (GoLModel.load(Path(x)) for x in (done["checkpoint"], tiny_2x["checkpoint"], joined))
+    assert both.num_codecs == 2 and both.codec_at(1).down == 2 and both.config["extra_codecs"] == [2]
+    frames = np.random.default_rng(3).random((10, 40, 72, 3)).astype(np.float32)
+    t, h, w, _ = frames.shape
+    with torch.no_grad():
+        lat = both.latents_of(frames)
+        for alone, codec in ((four, 0), (two, 1)):  # the same stream as the checkpoint it came from
+            mine = both.file_of(lat, Header(both.model_id(), w, h, t, "1010", 1.0, codec))
+            theirs = alone.file_of(lat, Header(alone.model_id(), w, h, t, "1010", 1.0))
+            assert mine[Header.unpack(mine).size:] == theirs[16:] and Header.unpack(mine).codec == codec
+            a, b = both.decode(mine), both.decode(mine)
+            assert a.shape == frames.shape and np.array_equal(a, b)
+    with pytest.raises(ValueError, match="coded by I-latent codec 1, these weights have 1"):
+        alone_id = Header(four.model_id(), w, h, t, "1111", 1.0, 1)
+        four.decode(alone_id.pack() + b"\0" * 64, "y.gol")
+    # finalised under a config that names the extra codec: the card measures both, the ladder is one front
+    cfg = root / "joined.toml"
+    cfg.write_text(TINY.format(steps=3).replace("levels = 2", "levels = 2\nextra_codecs = [2]"))
+    fin = _train(cfg, "--out", str(tmp_path / "fin"), "--init-from", str(joined), "--finish")
+    model = GoLModel.load(Path(fin["checkpoint"]))
+    assert fin["finalised"] and model.model_id() == both.model_id()
+    assert {e.get("codec", 0) for e in model.card["ladder"]} == {0, 1} and len(model.card["ladder"]) == 2 * 4 * 3
+    assert model.ladder == pareto_ladder(model.card["ladder"])
+    card = (tmp_path / "fin" / "MODEL_CARD.md").read_text()
+    assert "| rung | mask | q | codec | bpp |" in card and "extra I-latent codecs" in card
+    best, tried = encode_rd(model, frames, len(model.ladder) - 1)
+    assert {c.codec for c in tried} == {0, 1} and best.error == min(c.error for c in tried)
+    assert np.array_equal(model.decode(best.data), model.decode(best.data))
+    # each codec comes out again as the one-codec model it came from, with its steps; a one-codec config
+    # --init-from the joined model starts from its codec of the config's codec_down, which can be trained
+    # on and put back in its place
+    from bench.gol.combine import combine, single_codec
+
+    assert [single_codec(model, i).model_id() for i in (0, 1)] == [four.model_id(), two.model_id()]
+    assert single_codec(model, 1).card["steps"]["codec"] == tiny_2x["steps"]["codec"] == 4
+    assert "codec 1 4" in card and "1 (2x) from model `" + two.model_id().hex() in card
+    on = _train(root / "down2.toml", "--out", str(tmp_path / "on"), "--init-from", fin["checkpoint"], "--minutes", "0")
+    assert on["steps"]["codec"] == 4
+    inits = [json.loads(x) for x in (tmp_path / "on" / "losses.jsonl").read_text().splitlines()
+             if json.loads(x)["stage"] == "init"]  # the last: the checkpoint folder's log came along
+    assert inits[-1]["model_id"] == two.model_id().hex()
+    assert combine(model, [two]).model_id() == model.model_id()  # the same 2x codec, in the same place
+    with pytest.raises(ValueError, match="its codec is 4x, as the base's codec 0 is"):
+        combine(four, [four])
+    # refused: a codec trained on other weights; the tokenizer trained on under codecs made for its latents
+    stranger = tmp_path / "stranger.pt"
+    GoLModel(two.config).save(stranger)
+    assert combine_main(["--base", done["checkpoint"], "--codec-from", str(stranger), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "stranger.pt: " in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+    cfg.write_text(TINY.format(steps=6).replace("levels = 2", "levels = 2\nextra_codecs = [2]"))
+    res = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--threads", "1", "--out",
+                          str(tmp_path / "fin")], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and "extra I-latent codecs were trained on its latents" in res.stderr

@@ -3,13 +3,14 @@
 The checkpoint shipped in ``bench/gol/weights/gol-small.pt`` is used unless ``BENCH_GOL_WEIGHTS``
 or ``weights = "..."`` under ``[gol]`` in ``codecs/codecs.toml`` names another (e.g. a run of
 ``python -m bench.gol.train``). Knob: ``rung``, an index into the checkpoint's rate ladder, the
-(mask, quality) pairs on the rate-quality front of a held-out clip sorted by bpp (see
-:mod:`bench.gol.masks`), so one ordered integer sweeps both the mask (1000, 1001, 1010, 1111) and
-the quality. With the option ``choose = "rd"`` (the default) a rung is a budget, the bpp the model
-card measured for it times the sequence's pixels, which the encoder spends on the mask and quality
-whose latents come closest to the sequence's (:mod:`bench.gol.mode_decision`); the knob is then
-``quarter_rung`` (4 x the rung), since a budget may lie between two rungs. ``choose = "rung"`` codes
-the rung's own pair. Bits are the size of the GoL file; decoding reads that file alone, and the
+(mask, quality, codec) triples on the rate-quality front of a held-out clip sorted by bpp (see
+:mod:`bench.gol.masks`), so one ordered integer sweeps the mask (1000, 1001, 1010, 1111), the
+quality and, for a model with more than one I-latent codec, the codec. With the option ``choose =
+"rd"`` (the default) a rung is a budget, the bpp the model card measured for it times the
+sequence's pixels, which the encoder spends on the mask, quality and codec whose latents come
+closest to the sequence's (:mod:`bench.gol.mode_decision`); the knob is then ``quarter_rung`` (4 x
+the rung), since a budget may lie between two rungs. ``choose = "rung"`` codes the rung's own
+triple. Bits are the size of the GoL file; decoding reads that file alone, and the
 P-latents' noise is seeded from its header, so decoding is exact on a given machine. Runs on CPU
 (slowly) or on a GPU (``--codec-opt gol.device=cuda``).
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from ..errors import CodecUnavailable, InputError
 from ..gol import SHIPPED_WEIGHTS
-from ..gol.masks import ladder_bpps
+from ..gol.masks import ladder_bpps, ladder_entry, ladder_label
 from ..hashing import sha256_of
 from ..tools import run_tool
 from ..video import VideoFormat
@@ -44,7 +45,7 @@ def _checkpoint_facts(path: Path, mtime: float) -> dict:
 
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-        ladder = [(str(m), float(q)) for m, q in ck["ladder"]]
+        ladder = [ladder_entry(e) for e in ck["ladder"]]
         bpps = ladder_bpps(ck["card"], ladder)
         span = [bpps[0], bpps[-1]]
         slope = math.log(span[1] / span[0]) / (len(ladder) - 1) if len(ladder) > 1 and all(span) else 0.1
@@ -122,7 +123,7 @@ class GoL(Codec):
         d = super().config()
         f, p = self.facts(), self.weights()
         d["checkpoint"] = {"file": p.name, "sha256": sha256_of(p), "model_id": f["model_id"], "steps": f["steps"]}
-        d["ladder"] = [f"{m}/q{q:g}" for m, q in f["ladder"]]
+        d["ladder"] = [ladder_label(e) for e in f["ladder"]]
         return d
 
     def _cmd(self, action: str, bitstream: Path, extra: list[str], symbols: list[str] = ()) -> list[str]:
@@ -150,7 +151,8 @@ class GoL(Codec):
         res = run_tool(cmd, deadline=deadline, cwd=workdir, what="gol encode")
         dt = time.perf_counter() - t0
         report = last_json(res.stdout)
-        meta = {"mask": report.get("mask"), "q": report.get("q"), "rung": report.get("rung"),
+        codec = {"codec": report["codec"]} if "codec" in report else {}  # codec 0's rows as they always were
+        meta = {"mask": report.get("mask"), "q": report.get("q"), **codec, "rung": report.get("rung"),
                 "device": self.options["device"], "model_encode_s": report.get("encode_s")}
         if "tried" in report:
             meta["tried"] = report["tried"]

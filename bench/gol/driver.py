@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rung", type=float, default=0, help="index into the checkpoint's rate ladder (with --choose "
                    "rd it may lie between two rungs)")
     p.add_argument("--choose", choices=["rung", "rd"], default="rung",
-                   help="rung: code the rung's own mask and quality; rd: spend the rung's bpp on the mask and "
-                        "quality whose latents come closest to the sequence's (bench.gol.mode_decision)")
+                   help="rung: code the rung's own mask, quality and codec; rd: spend the rung's bpp on the mask, "
+                        "quality and codec whose latents come closest to the sequence's (bench.gol.mode_decision)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     return p
@@ -66,14 +66,14 @@ def encode(a) -> dict:
         from .mode_decision import encode as encode_rd
 
         best, tried = encode_rd(model, frames, a.rung)
-        data, mask, q = best.data, best.mask, best.q
+        data, mask, q, codec = best.data, best.mask, best.q, best.codec
         report["tried"] = [c.summary() for c in tried]
     else:
-        mask, q = model.ladder[int(a.rung)]
-        data = model.encode(frames, mask, q)
+        mask, q, codec = model.ladder[int(a.rung)]
+        data = model.encode(frames, mask, q, codec)
     dt = time.perf_counter() - t0
     a.bitstream.write_bytes(data)
-    return {"mask": mask, "q": q, "bytes": len(data), "encode_s": dt, **report}
+    return {"mask": mask, "q": q, **({"codec": codec} if codec else {}), "bytes": len(data), "encode_s": dt, **report}
 
 
 def decode(a) -> dict:

@@ -10,12 +10,14 @@ held-out clip when the checkpoint was made; between two rungs, as at rung 12.25,
 bpp, so the harness's solver can meet a target between rungs) times this sequence's pixels; the top
 rung's budget is at least the file of its own pair, so the ladder's top stays in reach. The budget
 grows with the rung whatever the content, so the solver's knob stays monotone. :func:`choose`
-spends it on the pair whose latents, as the decoder will have them (the coded ones decoded, the others
-generated with the file's own seed, by :meth:`GoLModel.decode_latents`), are closest to the sequence's
-own latents (mean squared error over every latent): for each mask the highest quality in the header's
-1/16 steps whose file fits the budget (by bisection: bytes grow with q), and the rung's own pair if it
-fits, then the one of least error. When nothing fits (a budget below the cheapest file), the cheapest
-file is written and the harness sees its rate. The error is measured on latents, not pixels: the
+spends it on the (mask, quality, codec) whose latents, as the decoder will have them (the coded ones
+decoded, the others generated with the file's own seed, by :meth:`GoLModel.decode_latents`), are
+closest to the sequence's own latents (mean squared error over every latent): for each mask and each
+of the model's I-latent codecs the highest quality in the header's 1/16 steps whose file fits the
+budget (by bisection: bytes grow with q), and the rung's own triple if it fits, then the one of least
+error. A model with a 4x and a 2x codec thus takes the 2x one where the budget buys a sharper file
+with it (high rates, slow motion) and the 4x one where it does not. When nothing fits (a budget
+below the cheapest file), the cheapest file is written and the harness sees its rate. The error is measured on latents, not pixels: the
 decoder's pixels cost a decode each, the latents only the codec and the generator; and no metric that
 a report shows is optimised here.
 """
@@ -34,26 +36,28 @@ from .masks import MASKS, ladder_bpps
 class Candidate:
     mask: str
     q: float
+    codec: int
     data: bytes
     error: float  # mean squared error of the decoder's latents against the sequence's
 
     def summary(self) -> dict:
-        return {"mask": self.mask, "q": self.q, "bytes": len(self.data), "latent_mse": round(self.error, 5)}
+        return {"mask": self.mask, "q": self.q, **({"codec": self.codec} if self.codec else {}),
+                "bytes": len(self.data), "latent_mse": round(self.error, 5)}
 
 
-def _with(header: Header, mask: str, q: float) -> Header:
-    return Header(header.model_id, header.width, header.height, header.frames, mask, q)
+def _with(header: Header, mask: str, q: float, codec: int = 0) -> Header:
+    return Header(header.model_id, header.width, header.height, header.frames, mask, q, codec)
 
 
 def _highest_fitting(model, lat: torch.Tensor, header: Header, budget: int) -> bytes | None:
-    """The file of ``header``'s mask at the highest quality (1/16 steps) that fits ``budget`` bytes,
-    or None when even q = 0 does not fit."""
+    """The file of ``header``'s mask and codec at the highest quality (1/16 steps) that fits
+    ``budget`` bytes, or None when even q = 0 does not fit."""
     top = Q_STEPS * (model.codec.levels - 1)
     files: dict[int, bytes] = {}
 
     def file_at(j: int) -> bytes:
         if j not in files:
-            files[j] = model.file_of(lat, _with(header, header.mask, j / Q_STEPS))
+            files[j] = model.file_of(lat, _with(header, header.mask, j / Q_STEPS, header.codec))
         return files[j]
 
     if len(file_at(0)) > budget:
@@ -69,28 +73,30 @@ def _highest_fitting(model, lat: torch.Tensor, header: Header, budget: int) -> b
 
 def _candidate(model, lat: torch.Tensor, data: bytes) -> Candidate:
     hdr, dec, _ = model.decode_latents(data)
-    return Candidate(hdr.mask, hdr.q, data, float(((dec - lat) ** 2).mean()))
+    return Candidate(hdr.mask, hdr.q, hdr.codec, data, float(((dec - lat) ** 2).mean()))
 
 
 @torch.no_grad()
 def choose(model, lat: torch.Tensor, header: Header, budget: int | None = None) -> tuple[Candidate, list[Candidate]]:
     """(the chosen file, every candidate tried) for a sequence's latents ``lat``, within ``budget``
-    bytes (default: the size of the file of ``header``'s own mask and quality, which is then a
+    bytes (default: the size of the file of ``header``'s own mask, quality and codec, which is then a
     candidate, as it is whenever it fits). The chosen one is coded last (an entropy coder's recorder,
     as in :mod:`bench.codecs.drivers.gol`, sees its symbols last)."""
     own = model.file_of(lat, header)
     budget = len(own) if budget is None else budget
-    files = {(header.mask, header.q): own} if len(own) <= budget else {}
-    for mask in MASKS:
-        data = _highest_fitting(model, lat, _with(header, mask, 0.0), budget)
+    files = {(header.mask, header.q, header.codec): own} if len(own) <= budget else {}
+    kinds = [(mask, codec) for codec in range(model.num_codecs) for mask in MASKS]
+    for mask, codec in kinds:
+        data = _highest_fitting(model, lat, _with(header, mask, 0.0, codec), budget)
         if data is not None:
-            files.setdefault((mask, Header.unpack(data).q), data)
+            files.setdefault((mask, Header.unpack(data).q, codec), data)
     if not files:  # below every file: the cheapest one
-        data = min((model.file_of(lat, _with(header, mask, 0.0)) for mask in MASKS), key=len)
-        files[(Header.unpack(data).mask, 0.0)] = data
+        data = min((model.file_of(lat, _with(header, mask, 0.0, codec)) for mask, codec in kinds), key=len)
+        h = Header.unpack(data)
+        files[(h.mask, 0.0, h.codec)] = data
     tried = [_candidate(model, lat, data) for data in files.values()]
     best = min(tried, key=lambda c: (c.error, len(c.data)))
-    if model.file_of(lat, _with(header, best.mask, best.q)) != best.data:
+    if model.file_of(lat, _with(header, best.mask, best.q, best.codec)) != best.data:
         raise RuntimeError("GoL's codec coded the same latents twice to different bytes")
     return best, tried
 

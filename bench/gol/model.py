@@ -5,6 +5,12 @@ coded I-latents); ``GoLModel.decode`` turns those bytes alone back into frames: 
 I-latents, generates every other latent window by window with seeded noise, and runs the tokenizer's
 decoder. Checkpoints are one ``torch.save`` dict: ``config``, ``state`` (fp16 weights), ``ladder``,
 ``model_id`` and ``card`` (what the model card says, as data).
+
+A model may carry more than one I-latent codec over the same latents (``[model] extra_codecs``, the
+``codec_down`` of each: e.g. ``[2]`` beside the main 4x codec): codec 0 is ``codec`` and codec k is
+``extra_codecs[k - 1]``; a file's header names the one that coded it, and the encoder's mode decision
+chooses among them as among masks (:mod:`bench.gol.mode_decision`). Each is trained as the main codec
+of a run of its own on the same tokenizer and generator, and joined by :mod:`bench.gol.combine`.
 """
 from __future__ import annotations
 
@@ -18,10 +24,10 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..files import atomic_write
-from .bitstream import HEADER_BYTES, Header
+from .bitstream import Header
 from .generator import ABSENT, GENERATE, KNOWN, WINDOW, LatentGenerator
 from .latent_codec import SPATIAL_MULTIPLE, LatentCodec
-from .masks import default_ladder, i_positions
+from .masks import default_ladder, i_positions, ladder_entry
 from .tokenizer import CODED, GENERATED, TIME_STRIDE, VideoTokenizer, latent_states
 
 DEFAULT_CONFIG = {"latent_ch": 16, "tok_width": 48, "space_stride": 8, "codec_m": 64, "codec_n": 48, "levels": 6,
@@ -41,8 +47,10 @@ class GoLModel(nn.Module):
         self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)),
                                         bool(c.get("decoder_condition", False)))
         self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"], int(c.get("codec_down", 4)))
+        self.extra_codecs = nn.ModuleList(LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"], int(d))
+                                          for d in c.get("extra_codecs", []))
         self.generator = LatentGenerator(c["latent_ch"], c["gen_width"], temperature=float(c.get("sample_temperature", 1.0)))
-        self.ladder: list[tuple[str, float]] = default_ladder(c["levels"])
+        self.ladder: list[tuple[str, float, int]] = default_ladder(c["levels"], self.num_codecs)
         self.card: dict = {}
         self.eval()  # an inference model unless a trainer says otherwise
 
@@ -70,13 +78,27 @@ class GoLModel(nn.Module):
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()})
         except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is one line
             raise ValueError(f"{path}: not a GoL checkpoint ({str(exc).splitlines()[0][:200]})") from None
-        model.ladder = [(str(m), float(q)) for m, q in ck.get("ladder") or model.ladder]
+        model.ladder = [ladder_entry(e) for e in ck.get("ladder") or model.ladder]
         model.card = ck.get("card", {})
         return model.to(device).eval()
 
     @property
     def device(self) -> torch.device:
         return self.codec.z_mean.device
+
+    @property
+    def num_codecs(self) -> int:
+        return 1 + len(self.extra_codecs)
+
+    def codec_index(self, down: int) -> int:
+        """The index of the codec whose y is ``down`` x smaller than the latent (0 when none is)."""
+        return next((i for i in range(self.num_codecs) if self.codec_at(i).down == down), 0)
+
+    def codec_at(self, index: int) -> LatentCodec:
+        """I-latent codec ``index`` (0: ``codec``, the main one)."""
+        if not 0 <= index < self.num_codecs:
+            raise ValueError(f"codec {index}: this GoL model has {self.num_codecs} I-latent codec(s)")
+        return self.codec if index == 0 else self.extra_codecs[index - 1]
 
     @property
     def space_stride(self) -> int:
@@ -124,14 +146,14 @@ class GoLModel(nn.Module):
 
     # --- the codec -------------------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, frames: np.ndarray, mask: str, q: float) -> bytes:
+    def encode(self, frames: np.ndarray, mask: str, q: float, codec: int = 0) -> bytes:
         t, h, w, _ = frames.shape
-        return self.file_of(self.latents_of(frames), Header(self.model_id(), w, h, t, mask, q))
+        return self.file_of(self.latents_of(frames), Header(self.model_id(), w, h, t, mask, q, codec))
 
     @torch.no_grad()
     def file_of(self, lat: torch.Tensor, header: Header) -> bytes:
-        """The GoL file of a sequence's latents (:meth:`latents_of`) with ``header``'s mask and quality."""
-        return header.pack() + self.codec.compress(lat[i_positions(header.mask, len(lat))], header.q)
+        """The GoL file of a sequence's latents (:meth:`latents_of`) with ``header``'s mask, quality and codec."""
+        return header.pack() + self.codec_at(header.codec).compress(lat[i_positions(header.mask, len(lat))], header.q)
 
     @torch.no_grad()
     def decode(self, data: bytes, name: str = "bitstream") -> np.ndarray:
@@ -148,8 +170,10 @@ class GoLModel(nn.Module):
         n = _ceil(hdr.frames, TIME_STRIDE) // TIME_STRIDE
         lh, lw = self.latent_size(hdr.height, hdr.width)
         coded = i_positions(hdr.mask, n)
+        if hdr.codec >= self.num_codecs:
+            raise ValueError(f"{name}: coded by I-latent codec {hdr.codec}, these weights have {self.num_codecs}")
         lat = torch.zeros(n, self.config["latent_ch"], lh, lw, device=self.device)
-        lat[coded] = self.codec.decompress(data[HEADER_BYTES:], len(coded), (lh, lw), hdr.q)
+        lat[coded] = self.codec_at(hdr.codec).decompress(data[hdr.size:], len(coded), (lh, lw), hdr.q)
         self.generate(lat, set(coded), hdr.seed)
         return hdr, lat, set(coded)
 

@@ -31,6 +31,7 @@ import torch
 from ..errors import CodecUnavailable, InputError
 from ..files import atomic_copy, atomic_path
 from ..metrics.psnr import psnr_from_mse
+from .combine import single_codec
 from .config import STAGES, clips_folder, load_config, pack_folder, training_pixels
 from .data import ClipSampler, LatentSampler, latent_statistics
 from .discriminator import PatchDiscriminator, hinge_d, hinge_g
@@ -65,6 +66,7 @@ class Trainer:
         self.ended: dict = {}
         self.opt_state: dict = {}
         self.finalised = False
+        self.init_card: dict = {}  # the card of the --init-from checkpoint (its losses, how it was combined)
         self.disc = PatchDiscriminator(self.stage_config("decoder").get("disc_width", 64)).to(device)
         self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.stage_config("decoder").get("lr", 1e-4),
                                           betas=(0.5, 0.9), weight_decay=0.0)
@@ -76,6 +78,7 @@ class Trainer:
             self.steps.update(st["steps"])
             self.ended = st.get("ended", {})
             self.opt_state, self.finalised = st["opt"], st.get("finalised", False)
+            self.init_card = st.get("init_card", {})
             if "disc" in st:
                 self.disc.load_state_dict(st["disc"])
                 self.disc_opt.load_state_dict(st["disc_opt"])
@@ -116,11 +119,15 @@ class Trainer:
         card), fresh optimisers. This is how training goes on where only the checkpoint was kept. With
         ``fresh_generator`` (``--reset generator``) its generator is not taken, and the config may
         give the generator another shape (``GENERATOR_KEYS``). A codec of another ``codec_down`` starts
-        from the checkpoint's codec, its shared layers kept (:func:`latent_codec.adapt_state`)."""
+        from the checkpoint's codec, its shared layers kept (:func:`latent_codec.adapt_state`). From a
+        checkpoint with several I-latent codecs a one-codec config takes the one of its ``codec_down``
+        (else codec 0): the shipped gol-small's 2x codec trains on under ``gol-small-codec2.toml``."""
         try:
             src = GoLModel.load(path, self.device)
         except ValueError as exc:
             raise InputError(str(exc)) from None
+        if src.extra_codecs and not self.model.extra_codecs:  # the one of its codecs nearest the config's
+            src = single_codec(src, src.codec_index(self.model.codec.down))
         may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY, CODEC_DOWN_KEY)
         mine = {k: v for k, v in self.model.config.items() if k not in may_change}
         if ({k: v for k, v in src.config.items() if k not in may_change} != mine
@@ -138,6 +145,7 @@ class Trainer:
         if (set(got.missing_keys) | set(got.unexpected_keys)) - {"generator.temperature"}:
             raise InputError(f"{path}: its weights do not fit the config's [model] ({got})")
         self.steps.update({k: int(v) for k, v in src.card.get("steps", {}).items() if k in self.steps})
+        self.init_card = dict(src.card)
         self.load_discriminator(disc_path(path))
         came_with = Path(path).parent / "losses.jsonl"  # a --save-weights folder's log comes along
         if came_with.is_file() and not (self.out / "losses.jsonl").is_file():
@@ -173,6 +181,7 @@ class Trainer:
         with atomic_path(self.out / "state.pt") as tmp:
             torch.save({"model": self.model.state_dict(), "steps": self.steps, "ended": self.ended,
                         "opt": self.opt_state, "finalised": self.finalised, "config": self.cfg,
+                        "init_card": self.init_card,
                         **self.disc_state()}, tmp)
 
     def disc_state(self) -> dict:
@@ -462,6 +471,10 @@ class Trainer:
             self.end_stage(stage)
             self.log(stage=stage, budget_minutes=budget_min, ended_at=self.steps[stage])
             return True
+        if stage == "tokenizer" and self.model.extra_codecs:
+            raise InputError(f"{self.cfg['_path']}: the tokenizer stage would train on, and this model's extra I-latent "
+                             "codecs were trained on its latents as they are: train a one-codec config, then each "
+                             "codec, then join them (python -m bench.gol.combine)")
         if stage in ("codec", "generator"):
             self.latent_sampler()  # made once, before the stage's own minutes start
         stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
@@ -604,6 +617,10 @@ class Trainer:
         frames, small = heldout_views(self.cfg, self.heldout_frames)
         self.model.card = measure_card(self.model, frames, small, self.heldout, self.train_clips, self.cfg, self.steps,
                                        self.out / "losses.jsonl")
+        # a stage not trained in this run folder: its last losses as the checkpoint it came from had them
+        self.model.card["losses"] = {**self.init_card.get("losses", {}), **self.model.card["losses"]}
+        if self.model.extra_codecs and "combined_from" in self.init_card:  # which checkpoints its codecs came from
+            self.model.card["combined_from"] = self.init_card["combined_from"]
         self.model.card["tokenizer_psnr"] = tokenizer_vs_thumbnails(self.model, small)
         self.model.ladder = pareto_ladder(self.model.card["ladder"])
         self.model.save(self.checkpoint)

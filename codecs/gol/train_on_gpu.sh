@@ -4,6 +4,8 @@
 # and wheels of constriction, lpips, ffmpeg-python and future in .whl/ beside it (see docs/gol.md).
 #   OUT=/path/for/results MINUTES=8 BUDGET=tokenizer=4,codec=0.9,generator=0.9,decoder=1.7 \
 #     bash codecs/gol/train_on_gpu.sh [CONFIG] [--init-from CHECKPOINT ...]
+# (CONFIG: a one-codec config, default gol-small-ecb93d42.toml; the shipped gol-small.toml joins two
+# such runs' codecs, see its header)
 # (RES and RUN name its scratch folders, default /tmp/gol-result and /tmp/gol-run; WHEELS its wheels,
 # SITE where they are installed, default /tmp/site; CHECK=0 leaves out the cross-device check, about
 # 32 MB for gol-small, where two runs' results must come back at once.)
@@ -12,7 +14,7 @@
 # with `cat result.tar.part-* | tar -x`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."   # the repository root
-CONFIG=${1:-codecs/gol/gol-small.toml}; shift || true
+CONFIG=${1:-codecs/gol/gol-small-ecb93d42.toml}; shift || true
 : "${OUT:?set OUT to a folder for the results}"
 WHEELS=${WHEELS:-.whl}   # wheels for the machine's Python (cp312 here), installed into $SITE
 SITE=${SITE:-/tmp/site}   # one per command where two train at once
