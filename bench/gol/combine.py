@@ -89,16 +89,14 @@ def combine(base: GoLModel, others: list[GoLModel], names: list[str] | None = No
     for j, (m, i) in enumerate(codecs[1:]):
         state.update({f"extra_codecs.{j}.{k[len('codec.'):]}": v for k, v in _codec_state(m, i).items()})
     out.load_state_dict(state)  # strict: every weight of the combined model comes from one of them
-    steps = _codec_steps(base)
-    losses = {k: v for k, v in base.card.get("losses", {}).items()}
+    losses = dict(base.card.get("losses", {}))
     for j, (m, i) in enumerate(codecs[1:], start=1):
         if m is not base and "codec" in m.card.get("losses", {}):
             losses[f"codec {j}"] = m.card["losses"]["codec"]
     out.card = {"steps": dict(base.card.get("steps", {})), "losses": losses,
                 "combined_from": {"base": base.model_id().hex(),
                                   "codecs": [m.model_id().hex() for m, _ in codecs[1:]],
-                                  "codec_steps": [steps[i] if m is base else m.card.get("steps", {}).get("codec")
-                                                  for m, i in codecs[1:]]}}
+                                  "codec_steps": [_codec_steps(m)[i] for m, i in codecs[1:]]}}
     return out.eval()
 
 

@@ -17,9 +17,9 @@ of the model's I-latent codecs the highest quality in the header's 1/16 steps wh
 budget (by bisection: bytes grow with q), and the rung's own triple if it fits, then the one of least
 error. A model with a 4x and a 2x codec thus takes the 2x one where the budget buys a sharper file
 with it (high rates, slow motion) and the 4x one where it does not. When nothing fits (a budget
-below the cheapest file), the cheapest file is written and the harness sees its rate. The error is measured on latents, not pixels: the
-decoder's pixels cost a decode each, the latents only the codec and the generator; and no metric that
-a report shows is optimised here.
+below the cheapest file), the cheapest file is written and the harness sees its rate. The error is
+measured on latents, not pixels: the decoder's pixels cost a decode each, the latents only the codec
+and the generator; and no metric that a report shows is optimised here.
 """
 from __future__ import annotations
 
