@@ -643,12 +643,14 @@ def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, t
     assert combine(model, [two]).model_id() == model.model_id()  # the same 2x codec, in the same place
     with pytest.raises(ValueError, match="its codec is 4x, as the base's codec 0 is"):
         combine(four, [four])
-    # refused: a codec trained on other weights; the tokenizer trained on under codecs made for its latents
+    # refused: a codec trained on other weights; any stage trained under a config with extra codecs (here the
+    # codec stage, which would train codec 0 alone; the tokenizer stage's budget is spent)
     stranger = tmp_path / "stranger.pt"
     GoLModel(two.config).save(stranger)
     assert combine_main(["--base", done["checkpoint"], "--codec-from", str(stranger), "--out", str(tmp_path / "x.pt")]) == 2
     assert "stranger.pt: " in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
     cfg.write_text(TINY.format(steps=6).replace("levels = 2", "levels = 2\nextra_codecs = [2]"))
     res = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--threads", "1", "--out",
-                          str(tmp_path / "fin")], capture_output=True, text=True, timeout=600)
-    assert res.returncode == 2 and "extra I-latent codecs were trained on its latents" in res.stderr
+                          str(tmp_path / "fin"), "--budget", "tokenizer=0"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and "the codec stage would train on, but a config with extra I-latent codecs is only " \
+        "finalised (--finish)" in res.stderr

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..codecs.drivers.common import main as driver_main, rgb_frame, rgb_frames
 from ..video.yuv import write_yuv
+from .masks import rung_fields
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +74,7 @@ def encode(a) -> dict:
         data = model.encode(frames, mask, q, codec)
     dt = time.perf_counter() - t0
     a.bitstream.write_bytes(data)
-    return {"mask": mask, "q": q, **({"codec": codec} if codec else {}), "bytes": len(data), "encode_s": dt, **report}
+    return {**rung_fields(mask, q, codec), "bytes": len(data), "encode_s": dt, **report}
 
 
 def decode(a) -> dict:

@@ -35,6 +35,14 @@ def ladder_entry(entry) -> tuple[str, float, int]:
     return str(mask), float(q), int(codec[0]) if codec else 0
 
 
+def rung_fields(mask: str, q: float, codec: int) -> dict:
+    """A (mask, q, codec) as records write it: ``{"mask", "q"}``, with ``"codec"`` only when it is
+    not 0, so that a one-codec model's records (driver reports, mode-decision candidates, card
+    entries, stored bitstream metadata) read as they did before models had several codecs.
+    :func:`ladder_entry` reads it back."""
+    return {"mask": mask, "q": q, **({"codec": codec} if codec else {})}
+
+
 def ladder_label(entry) -> str:
     """``1111/q5`` (codec 0, as stored results have always named rungs) or ``1111/q5/c1``."""
     mask, q, codec = ladder_entry(entry)

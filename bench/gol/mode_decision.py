@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from .bitstream import Q_STEPS, Header
-from .masks import MASKS, ladder_bpps
+from .masks import MASKS, ladder_bpps, rung_fields
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Candidate:
     error: float  # mean squared error of the decoder's latents against the sequence's
 
     def summary(self) -> dict:
-        return {"mask": self.mask, "q": self.q, **({"codec": self.codec} if self.codec else {}),
-                "bytes": len(self.data), "latent_mse": round(self.error, 5)}
+        return {**rung_fields(self.mask, self.q, self.codec), "bytes": len(self.data),
+                "latent_mse": round(self.error, 5)}
 
 
 def _with(header: Header, mask: str, q: float, codec: int = 0) -> Header:

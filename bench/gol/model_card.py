@@ -12,7 +12,7 @@ import torch
 from ..metrics.psnr import mse, psnr_from_mse
 from .config import training_pixels
 from .evaluate import frame_metrics
-from .masks import MASKS, ladder_entry
+from .masks import MASKS, ladder_entry, rung_fields
 
 
 def _lpips(a: np.ndarray, b: np.ndarray) -> float:
@@ -44,7 +44,7 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
         data = model.encode(x, mask, q, codec)
         t1 = time.perf_counter()
         rec = model.decode(data)
-        return {"mask": mask, "q": q, **({"codec": codec} if codec else {}), "bytes": len(data),
+        return {**rung_fields(mask, q, codec), "bytes": len(data),
                 "bpp": len(data) * 8 / (t * h * w),
                 "psnr_rgb": round(float(psnr_from_mse(mse(x, rec), 1.0)), 3), "lpips": round(_lpips(x, rec), 4),
                 "encode_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}

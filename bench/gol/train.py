@@ -471,10 +471,11 @@ class Trainer:
             self.end_stage(stage)
             self.log(stage=stage, budget_minutes=budget_min, ended_at=self.steps[stage])
             return True
-        if stage == "tokenizer" and self.model.extra_codecs:
-            raise InputError(f"{self.cfg['_path']}: the tokenizer stage would train on, and this model's extra I-latent "
-                             "codecs were trained on its latents as they are: train a one-codec config, then each "
-                             "codec, then join them (python -m bench.gol.combine)")
+        if self.model.extra_codecs:  # every stage here would train for codec 0's latents or output only
+            raise InputError(f"{self.cfg['_path']}: the {stage} stage would train on, but a config with extra I-latent "
+                             "codecs is only finalised (--finish): train a one-codec config (--init-from a two-codec "
+                             "checkpoint takes its codec of that config's codec_down), then join the codecs "
+                             "(python -m bench.gol.combine)")
         if stage in ("codec", "generator"):
             self.latent_sampler()  # made once, before the stage's own minutes start
         stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
