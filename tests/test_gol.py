@@ -230,6 +230,17 @@ def test_gpu_lease_script_on_the_cpu(tiny_run, tmp_path):
     with tarfile.open(tmp_path / "joined.tar") as tar:
         names = {n.lstrip("./") for n in tar.getnames()}
     assert {"gol.pt", "losses.jsonl", "train.log", "check/check.json"} <= names
+    # the loss network it trained with travels in the pack in half precision (the lease's 64 MiB)
+    import torch
+
+    from bench.gol.config import load_config, pack_folder
+    from bench.metrics.weights import TORCHVISION_FILES, backbone
+
+    packed = torch.load(pack_folder(load_config(cfg)) / "torch_home" / "hub" / "checkpoints" / TORCHVISION_FILES["alexnet"],
+                        weights_only=True)
+    state = backbone("alexnet")[0]
+    assert {v.dtype for v in packed.values()} == {torch.float16} and packed.keys() == {f"features.{k}" for k in state}
+    assert all(torch.equal(packed[f"features.{k}"], v.half()) for k, v in state.items())
 
 
 def test_bad_config_is_one_line(tmp_path):
@@ -590,7 +601,8 @@ def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, t
     """``bench.gol.combine``: the 4x checkpoint's codec is codec 0 and the 2x one's codec 1 of one model;
     each codes exactly as it did alone; the card measures both and the ladder may take either; the
     mode decision tries both and a file of either decodes from the file alone. A checkpoint trained
-    on other weights is refused, and so is training the tokenizer under codecs made for its latents."""
+    on other weights is refused, and so is training the codec stage under two codecs (codec 0 alone);
+    its decoder stage draws each batch's codec."""
     import torch
 
     from bench.gol.combine import main as combine_main
@@ -643,8 +655,8 @@ def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, t
     assert combine(model, [two]).model_id() == model.model_id()  # the same 2x codec, in the same place
     with pytest.raises(ValueError, match="its codec is 4x, as the base's codec 0 is"):
         combine(four, [four])
-    # refused: a codec trained on other weights; any stage trained under a config with extra codecs (here the
-    # codec stage, which would train codec 0 alone; the tokenizer stage's budget is spent)
+    # refused: a codec trained on other weights; the codec stage under a config with extra codecs (it would
+    # train codec 0 alone; the tokenizer stage's budget is spent)
     stranger = tmp_path / "stranger.pt"
     GoLModel(two.config).save(stranger)
     assert combine_main(["--base", done["checkpoint"], "--codec-from", str(stranger), "--out", str(tmp_path / "x.pt")]) == 2
@@ -652,5 +664,24 @@ def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, t
     cfg.write_text(TINY.format(steps=6).replace("levels = 2", "levels = 2\nextra_codecs = [2]"))
     res = subprocess.run([sys.executable, "-m", "bench.gol.train", "--config", str(cfg), "--threads", "1", "--out",
                           str(tmp_path / "fin"), "--budget", "tokenizer=0"], capture_output=True, text=True, timeout=600)
-    assert res.returncode == 2 and "the codec stage would train on, but a config with extra I-latent codecs is only " \
-        "finalised (--finish)" in res.stderr
+    assert res.returncode == 2 and "the codec stage would train on under extra I-latent codecs (it trains codec 0 " \
+        "alone)" in res.stderr
+    # the decoder stage under it learns both codecs' output: each batch's codec drawn; codecs left as they were
+    from bench.gol.config import load_config
+    from bench.gol.train import Trainer
+
+    tr = Trainer(load_config(cfg), tmp_path / "dec", "cpu", Path(fin["checkpoint"]))
+    seen, codec_at = [], tr.model.codec_at
+    tr.model.codec_at = lambda k: seen.append(k) or codec_at(k)
+    with torch.no_grad():
+        z = tr.model.latents_of(frames)
+    for _ in range(16):
+        assert tr.coded(z, torch.ones(len(z))).shape == z.shape
+    assert set(seen) == {0, 1}
+    dec = _train(cfg, "--out", str(tmp_path / "dec2"), "--init-from", fin["checkpoint"], "--no-finalise", "--budget",
+                 "tokenizer=0,codec=0,generator=0,decoder=0.05", "--save-weights", str(tmp_path / "dec.pt"))
+    after = GoLModel.load(tmp_path / "dec.pt")
+    assert dec["steps"]["decoder"] > model.card["steps"]["decoder"] and after.model_id() != model.model_id()
+    for i in (0, 1):
+        mine, was = after.codec_at(i).state_dict(), model.codec_at(i).state_dict()
+        assert mine.keys() == was.keys() and all(torch.equal(mine[k], was[k]) for k in mine)

@@ -286,6 +286,15 @@ class Trainer:
         return lo + torch.rand(n, device=self.device) * (hi - lo)
 
     @torch.no_grad()
+    def coded(self, z: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        """Normalised latents ``z`` (N, C, h, w) as decoding has them after coding at qualities ``q`` (N,),
+        by the I-latent codec, or for a model with extra codecs by one of them drawn for the batch (the
+        generator and decoder learn every codec's output; a one-codec model draws nothing, so its runs
+        are as they were)."""
+        k = int(self.rng.integers(self.model.num_codecs)) if self.model.extra_codecs else 0
+        return self.model.codec_at(k)(z, q)[0]
+
+    @torch.no_grad()
     def decoder_latents(self, x: torch.Tensor, sc: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw latents (B, 2, C, h, w) of frames x (B, 8, 3, H, W) as the decoder will see them, and
         their states (B, 2, STATE_DIM): decoded by the I-latent codec at a random quality
@@ -294,7 +303,7 @@ class Trainer:
         tok, b = self.model.tokenizer, x.shape[0]
         z = tok.encode(x.flatten(0, 1))
         q = self.coding_qualities(b, sc).repeat_interleave(2)
-        coded = self.model.codec(z, q)[0]
+        coded = self.coded(z, q)
         keep = torch.rand(2 * b, device=self.device) < sc.get("uncoded", 0.25)
         lat = torch.where(keep[:, None, None, None], z, coded).unflatten(0, (b, 2))
         kinds = torch.where(keep, CLEAN, CODED).unflatten(0, (b, 2))
@@ -322,7 +331,7 @@ class Trainer:
         tok, b, n = self.model.tokenizer, x.shape[0], WINDOW + 1
         z = tok.encode(x.flatten(0, 1))
         q = self.coding_qualities(b, sc)
-        lat = self.model.codec(z, q.repeat_interleave(n))[0].unflatten(0, (b, n))
+        lat = self.coded(z, q.repeat_interleave(n)).unflatten(0, (b, n))
         uncoded = float(sc.get("uncoded", 0.0))
         clean = [bool(uncoded) and self.rng.random() < uncoded for _ in range(b)]  # no draw when none asked
         flags = [[KNOWN] * n if c else self.window_flags(sc) for c in clean]
@@ -428,7 +437,7 @@ class Trainer:
         b = lat.shape[0]
         with torch.no_grad():
             q = torch.rand(b, device=self.device) * (self.model.codec.levels - 1)
-            dec = self.model.codec(lat.flatten(0, 1), q.repeat_interleave(WINDOW + 1))[0].unflatten(0, (b, WINDOW + 1))
+            dec = self.coded(lat.flatten(0, 1), q.repeat_interleave(WINDOW + 1)).unflatten(0, (b, WINDOW + 1))
         flags = torch.tensor([self.random_flags() for _ in range(b)], device=self.device)
         gen = self.model.generator
         flow = gen.loss(lat, dec, flags)
@@ -471,11 +480,11 @@ class Trainer:
             self.end_stage(stage)
             self.log(stage=stage, budget_minutes=budget_min, ended_at=self.steps[stage])
             return True
-        if self.model.extra_codecs:  # every stage here would train for codec 0's latents or output only
-            raise InputError(f"{self.cfg['_path']}: the {stage} stage would train on, but a config with extra I-latent "
-                             "codecs is only finalised (--finish): train a one-codec config (--init-from a two-codec "
-                             "checkpoint takes its codec of that config's codec_down), then join the codecs "
-                             "(python -m bench.gol.combine)")
+        if stage in ("tokenizer", "codec") and self.model.extra_codecs:  # (generator, decoder: every codec's output)
+            raise InputError(f"{self.cfg['_path']}: the {stage} stage would train on under extra I-latent codecs "
+                             f"({'made for its latents' if stage == 'tokenizer' else 'it trains codec 0 alone'}): "
+                             "train a one-codec config (--init-from a two-codec checkpoint takes its codec of that "
+                             "config's codec_down), then join the codecs (python -m bench.gol.combine)")
         if stage in ("codec", "generator"):
             self.latent_sampler()  # made once, before the stage's own minutes start
         stage_deadline = deadline if budget_min is None else min(deadline, time.time() + 60 * budget_min)
