@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import CodecUnavailable, InputError
 from ..gol import SHIPPED_WEIGHTS
-from ..gol.masks import ladder_bpps, ladder_entry, ladder_label
+from ..gol.masks import ladder_bpps, ladder_entry, ladder_label, rung_fields
 from ..hashing import sha256_of
 from ..tools import run_tool
 from ..video import VideoFormat
@@ -151,8 +151,7 @@ class GoL(Codec):
         res = run_tool(cmd, deadline=deadline, cwd=workdir, what="gol encode")
         dt = time.perf_counter() - t0
         report = last_json(res.stdout)
-        codec = {"codec": report["codec"]} if "codec" in report else {}  # codec 0's rows as they always were
-        meta = {"mask": report.get("mask"), "q": report.get("q"), **codec, "rung": report.get("rung"),
+        meta = {**rung_fields(report.get("mask"), report.get("q"), report.get("codec", 0)), "rung": report.get("rung"),
                 "device": self.options["device"], "model_encode_s": report.get("encode_s")}
         if "tried" in report:
             meta["tried"] = report["tried"]

@@ -4,8 +4,8 @@
 # and wheels of constriction, lpips, ffmpeg-python and future in .whl/ beside it (see docs/gol.md).
 #   OUT=/path/for/results MINUTES=8 BUDGET=tokenizer=4,codec=0.9,generator=0.9,decoder=1.7 \
 #     bash codecs/gol/train_on_gpu.sh [CONFIG] [--init-from CHECKPOINT ...]
-# (CONFIG: a one-codec config, default gol-small-ecb93d42.toml; the shipped gol-small.toml joins two
-# such runs' codecs, see its header)
+# (CONFIG: default gol-small-ecb93d42.toml; a config with extra codecs, such as gol-small-dec-both.toml,
+# trains only the generator and decoder: tokenizer and codecs come from one-codec runs, see gol-small.toml)
 # (RES and RUN name its scratch folders, default /tmp/gol-result and /tmp/gol-run; WHEELS its wheels,
 # SITE where they are installed, default /tmp/site; CHECK=0 leaves out the cross-device check, about
 # 32 MB for gol-small, where two runs' results must come back at once.)
