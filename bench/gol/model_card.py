@@ -12,7 +12,7 @@ import torch
 from ..metrics.psnr import mse, psnr_from_mse
 from .config import training_pixels
 from .evaluate import frame_metrics
-from .masks import MASKS, ladder_entry, rung_fields
+from .masks import default_ladder, ladder_entry, rung_fields
 
 
 def _lpips(a: np.ndarray, b: np.ndarray) -> float:
@@ -49,12 +49,10 @@ def measure_card(model, frames: np.ndarray, small: np.ndarray, clip: str, train_
                 "psnr_rgb": round(float(psnr_from_mse(mse(x, rec), 1.0)), 3), "lpips": round(_lpips(x, rec), 4),
                 "encode_s": round(t1 - t0, 2), "decode_s": round(time.perf_counter() - t1, 2)}
 
-    for codec in range(model.num_codecs):
-        for mask in MASKS:
-            for q in [i / 2 for i in range(2 * levels - 1)]:
-                ladder.append(code(small, mask, q, codec))
-                if q in (0, levels - 1):
-                    quality.append(code(frames, mask, q, codec))
+    for mask, q, codec in default_ladder(levels, model.num_codecs):  # every (mask, q, codec) a ladder may hold
+        ladder.append(code(small, mask, q, codec))
+        if q in (0, levels - 1):
+            quality.append(code(frames, mask, q, codec))
     t, h, w, _ = frames.shape
     return {"data": {"clips": train_clips, "heldout": clip, "pixels": training_pixels(cfg),
                      "heldout_frames": t, "heldout_size": f"{w}x{h}", "ladder_size": f"{small.shape[2]}x{small.shape[1]}"},
@@ -74,7 +72,8 @@ def write_card(model, path: Path, checkpoint: Path) -> None:
     cc, cs = (" codec |", "---|") if model.num_codecs > 1 else ("", "")
 
     def codec_cell(e: dict) -> str:
-        return f" {e.get('codec', 0)} ({model.codec_at(e.get('codec', 0)).down}x) |" if cc else ""
+        k = ladder_entry(e)[2]
+        return f" {k} ({model.codec_at(k).down}x) |" if cc else ""
     lines = [f"# GoL model card: {c['config']['run']['name']}", "",
              "Our implementation of Group-of-Latents (arXiv 2607.19437; the authors released no code or weights), "
              "small enough to train on our budget. See `bench/gol/__init__.py` for the parts.", "",
