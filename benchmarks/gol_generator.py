@@ -13,18 +13,14 @@ GoL's training loss). Figures go to ``reports/benchmarks/gol_generator.json``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 
-from bench.gol import SHIPPED_WEIGHTS
-from bench.gol.evaluate import first_frames, frame_metrics, psnr_rgb
+from bench.gol.evaluate import add_clip_options, clip_and_model, frame_metrics, mean_rgb_shift, psnr_rgb
 from bench.gol.masks import i_positions
 from bench.gol.model import GoLModel
 from bench.gol.tokenizer import CLEAN, latent_states
 from bench.paths import write_benchmark_figures
-from bench.suites import get_suite
-from bench.suites.sequences import sequence_from_file
 
 METRICS = ("lpips-vgg", "dists")
 SEED = 1234
@@ -45,23 +41,13 @@ def generated(model: GoLModel, lat: torch.Tensor, coded: list[int], temperature:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--sequence", default="bikes", help="a sequence of the demo suite (default bikes)")
-    p.add_argument("--clip", type=Path, help="any video instead of a demo sequence")
-    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS)
-    p.add_argument("--frames", type=int, default=16)
+    add_clip_options(p)
     p.add_argument("--mask", default="1010")
     p.add_argument("--q", type=float, default=4.0)
     p.add_argument("--temperatures", default="1,0.5,0.25,0")
     p.add_argument("--metrics", default=",".join(METRICS), help="metrics beside PSNR-RGB ('' for PSNR only)")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--output", type=Path)
     a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    seq = sequence_from_file(a.clip) if a.clip else next(s for s in get_suite("demo").sequences if s.name == a.sequence)
-    clip = seq.path
-    model = GoLModel.load(a.weights)
-    x = first_frames(clip, a.frames)
+    clip, x, model = clip_and_model(a)
     t, h, w, _ = x.shape
     metrics = tuple(m for m in a.metrics.split(",") if m)
     with torch.no_grad():
@@ -86,11 +72,11 @@ def main() -> None:
             y = model.frames_of(latents, t, h, w, true if name == "true P-latents" else made)
             err = (latents[p_lat] - lat[p_lat]).pow(2).mean().sqrt().item() if p_lat else 0.0
             row = {"p_latents": name, "p_latent_rmse": round(err, 4), "psnr_rgb": psnr_rgb(x, y),
-                   "mean_rgb_shift_levels": [round(float(v), 2) for v in ((y - x).reshape(-1, 3).mean(0) * 255)],
+                   "mean_rgb_shift_levels": mean_rgb_shift(x, y),
                    **frame_metrics(x, y, metrics)}
             rows.append(row)
             print(row, flush=True)
-    result = {"weights": str(a.weights), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
+    result = {"weights": str(a.weights or "shipped"), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
               "size": f"{w}x{h}", "mask": a.mask, "q": a.q, "rows": rows}
     write_benchmark_figures(result, "gol_generator", a.output)
 

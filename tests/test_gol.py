@@ -597,6 +597,54 @@ def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_
         Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")
 
 
+def test_a_decoder_that_gains_its_look_ahead_starts_as_it_was_and_trains_on_runs_of_three(tiny_run, tmp_path):
+    """``[model] decoder_look_ahead = true``: the decoder also sees the next latent; ``--init-from`` a
+    checkpoint without it starts exactly where that one was (its convolution at zero), the decoder
+    stage trains on runs of three adjacent latents of a window, a sequence decoded in chunks is
+    decoded as if whole (each chunk sees the latent after it), and the way back is refused."""
+    import torch
+
+    from bench.errors import InputError
+    from bench.gol.config import load_config
+    from bench.gol.generator import ABSENT, WINDOW
+    from bench.gol.train import Trainer
+
+    root, _, _, done = tiny_run
+    cfg = root / "ahead.toml"
+    cfg.write_text(TINY.format(steps=100000).replace("sample_steps = 2\n", "sample_steps = 2\ndecoder_look_ahead = true\n")
+                   .replace("generated = 0.5\n", "generated = 0.5\nwindow = true\n"))
+    plain = GoLModel.load(Path(done["checkpoint"]))
+    tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
+    frames = np.random.default_rng(4).random((16, 40, 72, 3)).astype(np.float32)
+    with torch.no_grad():
+        lat = plain.latents_of(frames)
+        assert np.array_equal(plain.frames_of(lat, 16, 40, 72), tr.model.frames_of(lat, 16, 40, 72))
+    assert tr.run_length == 3
+    for _ in range(300):  # a pattern always leaves a run of three to train on
+        flags = tr.window_flags({"generated": 1.0})
+        assert any(ABSENT not in flags[k:k + 3] for k in range(WINDOW - 1))
+    x, z, st = tr.decoder_batch(tr.stage_config("decoder"))
+    assert x.shape[:2] == (2, 12) and z.shape[:2] == (2, 3) and st.shape[:2] == (2, 3)
+    res = _train(cfg, "--out", str(tmp_path / "run"), "--init-from", done["checkpoint"], "--no-finalise",
+                 "--budget", "tokenizer=0,codec=0,generator=0,decoder=0.05", "--save-weights", str(tmp_path / "w.pt"))
+    trained = GoLModel.load(tmp_path / "w.pt")
+    assert float(trained.tokenizer.dec_next.weight.abs().sum()) > 0 and res["steps"]["decoder"] > 0
+    with torch.no_grad():
+        lat = trained.latents_of(frames)
+        whole = trained.tokenizer.decode(lat[:, :, :5, :9])  # four latents in one call; frames_of decodes two at a time
+        assert torch.allclose(torch.from_numpy(trained.frames_of(lat, 16, 40, 72)),
+                              ((whole[:, :, :40, :72] + 1) / 2).permute(0, 2, 3, 1), atol=1e-5)
+        later = lat.clone()
+        later[2:] = 0  # the next latent changes the group before it: the frames of latent 1 change
+        assert not np.array_equal(trained.frames_of(lat, 16, 40, 72)[4:8], trained.frames_of(later, 16, 40, 72)[4:8])
+    data = trained.encode(frames, "1010", 1.0)
+    assert np.array_equal(trained.decode(data), trained.decode(data))
+    back = root / "plain.toml"
+    back.write_text(TINY.format(steps=100000))
+    with pytest.raises(InputError, match="differs from the config"):
+        Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")
+
+
 def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, tiny_2x, tmp_path, capsys):
     """``bench.gol.combine``: the 4x checkpoint's codec is codec 0 and the 2x one's codec 1 of one model;
     each codes exactly as it did alone; the card measures both and the ladder may take either; the

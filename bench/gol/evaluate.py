@@ -1,6 +1,8 @@
-"""How good the tokenizer alone is: PSNR of its reconstruction (no coding) against the trivial
-latents a thumbnail gives, an area-downscaled frame upscaled again with bicubic. A tokenizer whose
-latents hold no more than an 8x thumbnail's pixels has learned nothing a codec could build on."""
+"""Measuring GoL in process, for its benchmarks (``benchmarks/gol_*.py``): a clip's first frames,
+bench's metrics on RGB frames, and how good the tokenizer alone is: PSNR of its reconstruction (no
+coding) against the trivial latents a thumbnail gives, an area-downscaled frame upscaled again with
+bicubic. A tokenizer whose latents hold no more than an 8x thumbnail's pixels has learned nothing a
+codec could build on."""
 from __future__ import annotations
 
 import subprocess
@@ -15,6 +17,32 @@ from ..tools import ffmpeg_exe
 
 HELDOUT_SIZE = (640, 352)  # issue 20's tokenizer milestone: the held-out clips centre-cropped to this
 METRIC_CHUNK = 4  # frames per metric call: 16 frames of 720p at once took 18 GB for LPIPS and DISTS
+
+
+def add_clip_options(p, sequence: str = "bikes") -> None:
+    """The options of a benchmark that measures one checkpoint on one clip (:func:`clip_and_model`)."""
+    p.add_argument("--sequence", default=sequence, help=f"a sequence of the demo suite (default {sequence})")
+    p.add_argument("--clip", type=Path, help="any video instead of a demo sequence")
+    p.add_argument("--weights", type=Path, help="a GoL checkpoint (default the shipped one)")
+    p.add_argument("--frames", type=int, default=16, help="the clip's first frames, at the source rate")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--output", type=Path, help="where the figures go (default reports/benchmarks/NAME.json)")
+
+
+def clip_and_model(a):
+    """For :func:`add_clip_options`' options: the clip's path, its first frames (T, H, W, 3) and the model."""
+    from ..suites import get_suite
+    from ..suites.sequences import sequence_from_file
+    from . import SHIPPED_WEIGHTS
+    from .model import GoLModel
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    demo = {s.name: s for s in get_suite("demo").sequences}
+    if not a.clip and a.sequence not in demo:
+        raise SystemExit(f"--sequence {a.sequence}: not a demo sequence ({', '.join(sorted(demo))})")
+    seq = sequence_from_file(a.clip) if a.clip else demo[a.sequence]
+    return seq.path, first_frames(seq.path, a.frames), GoLModel.load(a.weights or SHIPPED_WEIGHTS)
 
 
 def first_frames(path: Path, n: int, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -64,21 +92,40 @@ def tokenizer_only(model, frames: np.ndarray) -> np.ndarray:
     return model.frames_of(model.latents_of(frames), t, h, w)
 
 
-def frame_metrics(a: np.ndarray, b: np.ndarray, names=("lpips",), device: str = "cpu") -> dict[str, float]:
-    """Each named metric's summary value between RGB frames ``a`` (the reference) and ``b``, (T, H,
-    W, 3) in [0, 1], computed by bench's own metrics (:mod:`bench.metrics`), keyed by output name,
-    fed ``METRIC_CHUNK`` frames at a time (temporal metrics keep their last frame across calls)."""
+def _measured(a: np.ndarray, b: np.ndarray, name: str, device: str = "cpu"):
+    """Metric ``name``'s result (:class:`bench.metrics.base.MetricResult`) between RGB frames ``a`` (the
+    reference) and ``b``, (T, H, W, 3) in [0, 1], fed ``METRIC_CHUNK`` frames at a time (temporal
+    metrics keep their last frame across calls)."""
     from ..metrics import create_metric
     from ..metrics.base import FrameBatch
 
+    m = create_metric(name, device=device)
+    for i in range(0, len(a), METRIC_CHUNK):
+        j = i + METRIC_CHUNK
+        m.update_batch(FrameBatch.from_rgb(_nchw(a[i:j]), _nchw(b[i:j]), start=i))
+    return m.result()
+
+
+def frame_metrics(a: np.ndarray, b: np.ndarray, names=("lpips",), device: str = "cpu") -> dict[str, float]:
+    """Each named metric's summary value between RGB frames ``a`` (the reference) and ``b``, computed
+    by bench's own metrics (:mod:`bench.metrics`), keyed by output name."""
     out = {}
     for name in names:
-        m = create_metric(name, device=device)
-        for i in range(0, len(a), METRIC_CHUNK):
-            j = i + METRIC_CHUNK
-            m.update_batch(FrameBatch.from_rgb(_nchw(a[i:j]), _nchw(b[i:j]), start=i))
-        out.update({k: round(float(v), 4) for k, v in m.result().summary.items()})
+        out.update({k: round(float(v), 4) for k, v in _measured(a, b, name, device).summary.items()})
     return out
+
+
+def frame_values(a: np.ndarray, b: np.ndarray, name: str, device: str = "cpu") -> dict[str, list[float]]:
+    """Metric ``name``'s per-frame values between RGB frames ``a`` and ``b``, keyed by output name
+    (a temporal metric's frame 0 is NaN)."""
+    return _measured(a, b, name, device).per_frame
+
+
+def mean_rgb_shift(a: np.ndarray, b: np.ndarray) -> list[float]:
+    """The mean of ``b`` - ``a`` per RGB channel, in 8-bit levels (summed in float64: a float32 sum
+    over millions of pixels drifts by a tenth of a level or more)."""
+    d = b.astype(np.float64) - a.astype(np.float64)
+    return [round(float(v), 2) for v in d.reshape(-1, 3).mean(0) * 255]
 
 
 def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:

@@ -45,7 +45,7 @@ class GoLModel(nn.Module):
         self.config = {**DEFAULT_CONFIG, **(config or {})}
         c = self.config
         self.tokenizer = VideoTokenizer(c["latent_ch"], c["tok_width"], c["space_stride"], bool(c.get("linear_path", False)),
-                                        bool(c.get("decoder_condition", False)))
+                                        bool(c.get("decoder_condition", False)), bool(c.get("decoder_look_ahead", False)))
         self.codec = LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"], int(c.get("codec_down", 4)))
         self.extra_codecs = nn.ModuleList(LatentCodec(c["latent_ch"], c["codec_m"], c["codec_n"], c["levels"], int(d))
                                           for d in c.get("extra_codecs", []))
@@ -139,8 +139,9 @@ class GoLModel(nn.Module):
         out = []
         for i in range(0, len(lat), CHUNK_LATENTS):
             st = None if states is None else states[i:i + CHUNK_LATENTS]
-            x = self.tokenizer.decode(lat[i:i + CHUNK_LATENTS], None if i == 0 else lat[i - 1], st,
-                                      None if states is None or i == 0 else states[i - 1])
+            j = i + CHUNK_LATENTS
+            x = self.tokenizer.decode(lat[i:j], None if i == 0 else lat[i - 1], st,
+                                      None if states is None or i == 0 else states[i - 1], lat[j] if j < len(lat) else None)
             out.append(((x[:, :, :height, :width] + 1) / 2).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out)[:num_frames]
 

@@ -26,6 +26,13 @@ latent and the one before it, set a per-channel scale and shift (FiLM) at the de
 and before each upsampling stage. The layers start at zero, so a decoder that gains them decodes
 exactly as before until it trains; one decoder can then be sharp on clean latents and careful with
 coded and generated ones, where a single unconditioned decoder must trade one for the other.
+
+With ``look_ahead`` (``[model] decoder_look_ahead = true``) the decoder also sees latent t+1 when it
+makes frames 4t..4t+3 (latent t itself at the end of a sequence), through a convolution added to its
+first one: a file is decoded whole, so the next latent is there, and the last frames of a group can
+lead into the next group instead of jumping to it (most of GoL's flicker on slow content is that
+jump, every fourth frame: ``benchmarks/gol_flicker.py``). The convolution starts at zero, so a
+decoder that gains it decodes exactly as before until it trains.
 """
 from __future__ import annotations
 
@@ -53,7 +60,7 @@ def latent_states(kinds, q: float | torch.Tensor = 0.0, top: float = 5.0, device
 
 class VideoTokenizer(nn.Module):
     def __init__(self, latent_ch: int = 16, width: int = 64, space_stride: int = 8, linear_path: bool = False,
-                 condition: bool = False):
+                 condition: bool = False, look_ahead: bool = False):
         super().__init__()
         if space_stride not in (8, 16):
             raise ValueError(f"space_stride must be 8 or 16, not {space_stride}")
@@ -83,7 +90,9 @@ class VideoTokenizer(nn.Module):
         self.film_before = {i: k for k, i in enumerate(before)}
         self.dec_film = nn.ModuleList(nn.Linear(2 * STATE_DIM, 2 * self._channels_after(i - 1))
                                       for i in before) if condition else None
-        for layer in self.dec_film or []:
+        # the optional look-ahead (no module when off): the next latent, added after the first conv
+        self.dec_next = conv(latent_ch, ws[-1]) if look_ahead else None
+        for layer in [*(self.dec_film or []), *([self.dec_next] if look_ahead else [])]:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
         # per-channel statistics of the latents on the training data, so the codec and the generator
@@ -108,6 +117,8 @@ class VideoTokenizer(nn.Module):
         yield from self.dec.parameters()
         if self.dec_film is not None:
             yield from self.dec_film.parameters()
+        if self.dec_next is not None:
+            yield from self.dec_next.parameters()
         if self.lin is not None:
             yield from self.lin.dec.parameters()
 
@@ -121,20 +132,21 @@ class VideoTokenizer(nn.Module):
         """(T, 3, H, W) -> normalised latents (T/4, C, H/s, W/s)."""
         return self.normalise(self.encode_raw(frames))
 
-    def decode_raw(self, z: torch.Tensor, prev: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+    def decode_raw(self, z: torch.Tensor, prev: torch.Tensor, states: torch.Tensor | None = None,
+                   nxt: torch.Tensor | None = None) -> torch.Tensor:
         """Raw latents (N, C, h, w) and each one's previous latent -> frames (N, 4, 3, s*h, s*w),
         not clamped (training uses this). ``states`` (N, 2 * STATE_DIM): each latent's and its previous
-        one's :func:`latent_states` (None: both clean); only a conditioned decoder reads them."""
+        one's :func:`latent_states` (None: both clean); only a conditioned decoder reads them. ``nxt``:
+        each one's next latent (None: itself); only a look-ahead decoder reads it."""
         x = torch.cat([z, prev], dim=1)
-        if self.dec_film is None:
-            x = self.dec(x)
-        else:
-            if states is None:
-                states = latent_states([CLEAN] * (2 * len(z)), device=z.device).reshape(len(z), 2 * STATE_DIM)
-            for i, m in enumerate(self.dec):
-                if i in self.film_before:
-                    x = self._film(x, self.dec_film[self.film_before[i]], states)
-                x = m(x)
+        if self.dec_film is not None and states is None:
+            states = latent_states([CLEAN] * (2 * len(z)), device=z.device).reshape(len(z), 2 * STATE_DIM)
+        for i, m in enumerate(self.dec):
+            if i in self.film_before:
+                x = self._film(x, self.dec_film[self.film_before[i]], states)
+            x = m(x)
+            if i == 0 and self.dec_next is not None:
+                x = x + self.dec_next(z if nxt is None else nxt)
         if self.lin is not None:
             x = x + self.lin.decode(z)
         n, _, h, w = x.shape
@@ -146,14 +158,18 @@ class VideoTokenizer(nn.Module):
         return x * (1 + s) + b
 
     def decode(self, latents: torch.Tensor, before: torch.Tensor | None = None, states: torch.Tensor | None = None,
-               before_state: torch.Tensor | None = None) -> torch.Tensor:
+               before_state: torch.Tensor | None = None, after: torch.Tensor | None = None) -> torch.Tensor:
         """normalised latents (N, C, h, w) -> frames (4N, 3, s*h, s*w) in [-1, 1]; ``before`` is the
-        latent that precedes ``latents[0]`` (None at the start of a sequence). ``states`` (N,
-        STATE_DIM) and ``before_state`` say what each latent is (:func:`latent_states`; None: clean)."""
+        latent that precedes ``latents[0]`` (None at the start of a sequence), ``after`` the one that
+        follows ``latents[-1]`` (None at its end). ``states`` (N, STATE_DIM) and ``before_state`` say
+        what each latent is (:func:`latent_states`; None: clean)."""
         prev = torch.cat([latents[:1] if before is None else before[None], latents[:-1]], dim=0)
+        nxt = None
+        if self.dec_next is not None:
+            nxt = self.denormalise(torch.cat([latents[1:], latents[-1:] if after is None else after[None]], dim=0))
         pair_states = None
         if states is not None:
             first = states[:1] if before_state is None else before_state[None]
             pair_states = torch.cat([states, torch.cat([first, states[:-1]], dim=0)], dim=1)
-        x = self.decode_raw(self.denormalise(latents), self.denormalise(prev), pair_states)
+        x = self.decode_raw(self.denormalise(latents), self.denormalise(prev), pair_states, nxt)
         return x.flatten(0, 1).clamp(-1, 1)

@@ -49,6 +49,7 @@ from .tokenizer import CLEAN, CODED, GENERATED, TIME_STRIDE, latent_states
 INIT_MAY_CHANGE = ("sample_temperature",)
 # ... and a decoder may gain its conditioning (``decoder_condition``: new layers that start at zero)
 CONDITION_KEY = "decoder_condition"
+LOOK_AHEAD_KEY = "decoder_look_ahead"  # a decoder may gain its look-ahead (it starts at zero), never lose it
 # ... and the codec may be made at another ``codec_down`` (a warm start: latent_codec.adapt_state)
 CODEC_DOWN_KEY = "codec_down"
 # ... and, with --reset generator (it starts from fresh weights), the generator's own keys
@@ -128,14 +129,15 @@ class Trainer:
             raise InputError(str(exc)) from None
         if src.extra_codecs and not self.model.extra_codecs:  # the one of its codecs nearest the config's
             src = single_codec(src, src.codec_index(self.model.codec.down))
-        may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY, CODEC_DOWN_KEY)
+        may_change = (GENERATOR_KEYS if fresh_generator else INIT_MAY_CHANGE) + (CONDITION_KEY, LOOK_AHEAD_KEY, CODEC_DOWN_KEY)
         mine = {k: v for k, v in self.model.config.items() if k not in may_change}
         if ({k: v for k, v in src.config.items() if k not in may_change} != mine
-                or (src.config.get(CONDITION_KEY) and not self.model.config.get(CONDITION_KEY))):
+                or any(src.config.get(k) and not self.model.config.get(k) for k in (CONDITION_KEY, LOOK_AHEAD_KEY))):
             raise InputError(f"{path}: its [model] {src.config} differs from the config's {self.model.config}")
         keep = ("generator.",) if fresh_generator else ("generator.temperature",)  # the config's own
-        if self.model.config.get(CONDITION_KEY) and not src.config.get(CONDITION_KEY):
-            keep += ("tokenizer.dec_film.",)  # a decoder that gains its conditioning: it starts at zero (as before)
+        for key, prefix in ((CONDITION_KEY, "tokenizer.dec_film."), (LOOK_AHEAD_KEY, "tokenizer.dec_next.")):
+            if self.model.config.get(key) and not src.config.get(key):
+                keep += (prefix,)  # a decoder that gains the part: it starts at zero, decoding as before
         own = {k: v for k, v in self.model.state_dict().items() if k.startswith(keep)}
         theirs = {k: v for k, v in src.state_dict().items() if not k.startswith(keep)}
         if src.codec.down != self.model.codec.down:
@@ -229,22 +231,30 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def decode_pairs(self, z: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
-        """Frames (B, 8, 3, H, W) from raw latents (B, 2, C, h, w): the first group decoded as a
-        sequence's start, the second with the first as its previous latent (as ``decode`` does);
-        ``states`` (B, 2, STATE_DIM) says what each latent is (None: clean)."""
-        prev = torch.stack([z[:, 0], z[:, 0]], 1)
-        pair_states = None
+    def decode_run(self, z: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames (B, 4L, 3, H, W) from runs of L adjacent raw latents (B, L, C, h, w), as ``decode``
+        makes them: the first latent decoded as a sequence's start (its own previous latent), the last
+        as its end (its own next latent, which only a look-ahead decoder reads); ``states`` (B, L,
+        STATE_DIM) says what each latent is (None: clean)."""
+        prev = torch.cat([z[:, :1], z[:, :-1]], 1)
+        nxt = torch.cat([z[:, 1:], z[:, -1:]], 1) if self.model.tokenizer.dec_next is not None else None
+        run_states = None
         if states is not None:
-            prev_states = torch.stack([states[:, 0], states[:, 0]], 1)
-            pair_states = torch.cat([states, prev_states], dim=2).flatten(0, 1)
-        y = self.model.tokenizer.decode_raw(z.flatten(0, 1), prev.flatten(0, 1), pair_states)
-        return y.reshape(z.shape[0], 2 * TIME_STRIDE, *y.shape[-3:]).float()
+            run_states = torch.cat([states, torch.cat([states[:, :1], states[:, :-1]], 1)], dim=2).flatten(0, 1)
+        y = self.model.tokenizer.decode_raw(z.flatten(0, 1), prev.flatten(0, 1), run_states,
+                                            None if nxt is None else nxt.flatten(0, 1))
+        return y.reshape(z.shape[0], z.shape[1] * TIME_STRIDE, *y.shape[-3:]).float()
+
+    @property
+    def run_length(self) -> int:
+        """Adjacent latents a decoder-stage sample decodes: a pair, or with a look-ahead decoder three
+        (the middle one then has both neighbours, as inside a file)."""
+        return 3 if self.model.tokenizer.dec_next is not None else 2
 
     def frame_losses(self, y: torch.Tensor, x: torch.Tensor, sc: dict) -> dict:
-        """L1 + MSE, ``perceptual`` x LPIPS on the second group's frames (decoded with a real
+        """L1 + MSE, ``perceptual`` x LPIPS on the frames after the first group's (decoded with a real
         previous latent), and ``temporal`` x L1 of the frame-to-frame differences (flicker, and the
-        seam between the two groups)."""
+        seams between groups)."""
         l1, mse = (y - x).abs().mean(), ((y - x) ** 2).mean()
         out = {"loss": l1 + mse, "l1": l1.item(), "psnr": float(psnr_from_mse(mse.item(), 2.0))}
         if sc.get("perceptual", 0):
@@ -261,7 +271,7 @@ class Trainer:
         x = self.sampler.sample(sc["batch"], 2 * TIME_STRIDE, sc["crop"])
         with self.autocast():
             z = self.model.tokenizer.encode_raw(x.flatten(0, 1)).unflatten(0, (x.shape[0], 2))
-            out = self.frame_losses(self.decode_pairs(z), x, sc)
+            out = self.frame_losses(self.decode_run(z), x, sc)
         out["loss"] = out["loss"] + sc.get("latent_l2", 1e-4) * (z.float() ** 2).mean()
         return out
 
@@ -325,10 +335,10 @@ class Trainer:
         (``coding_qualities``), and in a ``generated`` share of the windows the latents a mask
         pattern leaves out made by the generator from the coded ones on both sides, as decoding makes
         them (:meth:`random_flags`); an ``uncoded`` share of the windows (default none) keeps the
-        tokenizer's own latents (what a conditioned decoder must render sharply). Returns one
-        adjacent pair of each window that holds no absent slot, with its 8 frames: (B, 8, 3, H, W),
-        raw latents (B, 2, C, h, w) and their states (B, 2, STATE_DIM)."""
-        tok, b, n = self.model.tokenizer, x.shape[0], WINDOW + 1
+        tokenizer's own latents (what a conditioned decoder must render sharply). Returns one run of
+        L = ``run_length`` adjacent latents of each window that holds no absent slot, with its frames:
+        (B, 4L, 3, H, W), raw latents (B, L, C, h, w) and their states (B, L, STATE_DIM)."""
+        tok, b, n, run = self.model.tokenizer, x.shape[0], WINDOW + 1, self.run_length
         z = tok.encode(x.flatten(0, 1))
         q = self.coding_qualities(b, sc)
         lat = self.coded(z, q.repeat_interleave(n)).unflatten(0, (b, n))
@@ -342,14 +352,14 @@ class Trainer:
         if (f == GENERATE).any():
             made = self.model.generator.sample(lat, f, self.model.config["sample_steps"], int(self.rng.integers(1 << 62)))
             lat = torch.where((f == GENERATE)[:, :, None, None, None], made, lat)
-        starts = [int(self.rng.choice([k for k in range(WINDOW) if ABSENT not in fl[k:k + 2]])) for fl in flags]
+        starts = [int(self.rng.choice([k for k in range(n - run + 1) if ABSENT not in fl[k:k + run]])) for fl in flags]
         pick = torch.tensor(starts, device=self.device)
         rows = torch.arange(b, device=self.device)
-        pairs = torch.stack([lat[rows, pick], lat[rows, pick + 1]], 1)
-        frames = torch.stack([x[i, TIME_STRIDE * k:TIME_STRIDE * (k + 2)] for i, k in enumerate(starts)])
-        kinds = torch.tensor([[CLEAN] * 2 if c else [GENERATED if fl[k + j] == GENERATE else CODED for j in (0, 1)]
+        runs = torch.stack([lat[rows, pick + j] for j in range(run)], 1)
+        frames = torch.stack([x[i, TIME_STRIDE * k:TIME_STRIDE * (k + run)] for i, k in enumerate(starts)])
+        kinds = torch.tensor([[CLEAN] * run if c else [GENERATED if fl[k + j] == GENERATE else CODED for j in range(run)]
                               for c, fl, k in zip(clean, flags, starts)], device=self.device)
-        return frames, tok.denormalise(pairs), self.states(kinds, q[:, None].expand(b, 2))
+        return frames, tok.denormalise(runs), self.states(kinds, q[:, None].expand(b, run))
 
     def step_decoder(self, sc: dict) -> dict:
         """The paper's second stage, on our budget: the tokenizer's decoder learns to make frames
@@ -358,7 +368,7 @@ class Trainer:
         trained alongside; everything else frozen."""
         x, z, st = self.decoder_batch(sc)
         with self.autocast():
-            y = self.decode_pairs(z, st)
+            y = self.decode_run(z, st)
             out = self.frame_losses(y, x, sc)
             if sc.get("adversarial", 0) and self.steps["decoder"] >= sc.get("disc_start", 0):
                 d_loss = self.disc_update(x, y.detach())
@@ -396,7 +406,7 @@ class Trainer:
                 break
             x, z, st = self.decoder_batch(sc)
             with torch.no_grad(), self.autocast():
-                y = self.decode_pairs(z, st)
+                y = self.decode_run(z, st)
             acc.append(self.disc_update(x, y))
             if len(acc) == sc.get("log_every", 50) or self.disc_steps == int(sc["disc_warmup"]):
                 self.log(stage="disc_warmup", disc_steps=self.disc_steps, d_loss=round(float(np.mean(acc)), 6),
@@ -448,12 +458,14 @@ class Trainer:
 
     def window_flags(self, sc: dict) -> list[float]:
         """A decoder-stage window's flags: every latent coded, or in a ``generated`` share a mask
-        pattern of :meth:`random_flags` that leaves at least one adjacent pair without an absent slot."""
+        pattern of :meth:`random_flags` that leaves at least one run of ``run_length`` adjacent latents
+        without an absent slot."""
         if self.rng.random() >= sc.get("generated", 0.0):
             return [KNOWN] * (WINDOW + 1)
+        run = self.run_length
         while True:
             flags = self.random_flags()
-            if any(ABSENT not in flags[k:k + 2] for k in range(WINDOW)):
+            if any(ABSENT not in flags[k:k + run] for k in range(WINDOW + 2 - run)):
                 return flags
 
     def random_flags(self) -> list[float]:
