@@ -76,7 +76,7 @@ def main() -> None:
                      "mean_rgb_shift_levels": mean_rgb_shift(x, y),
                      **frame_metrics(x, y, metrics)})
         print(rows[-1], flush=True)
-    result = {"weights": str(a.weights or "shipped"), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
+    result = {"weights": str(a.weights), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
               "size": f"{w}x{h}", "bpp_budget": a.bpp, "file": {**best.summary(), "bpp": round(len(best.data) * 8 / pixels, 5)},
               "rows": rows}
     write_benchmark_figures(result, "gol_colour_offset", a.output)

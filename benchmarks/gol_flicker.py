@@ -63,7 +63,7 @@ def main() -> None:
         rows.append({"coding": entry, "bpp": round(len(data) * 8 / (t * h * w), 5),
                      **split(x, source_change, model.decode(data))})
         print(rows[-1], flush=True)
-    result = {"weights": str(a.weights or "shipped"), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
+    result = {"weights": str(a.weights), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
               "size": f"{w}x{h}", "source_change": round(float(source_change.mean()), 2), "rows": rows}
     write_benchmark_figures(result, "gol_flicker", a.output)
 

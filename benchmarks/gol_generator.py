@@ -76,7 +76,7 @@ def main() -> None:
                    **frame_metrics(x, y, metrics)}
             rows.append(row)
             print(row, flush=True)
-    result = {"weights": str(a.weights or "shipped"), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
+    result = {"weights": str(a.weights), "model_id": model.model_id().hex(), "clip": str(clip), "frames": t,
               "size": f"{w}x{h}", "mask": a.mask, "q": a.q, "rows": rows}
     write_benchmark_figures(result, "gol_generator", a.output)
 

@@ -517,6 +517,27 @@ def test_decoder_trained_on_with_a_warmed_up_discriminator_that_comes_back(tiny_
     assert bad.stderr.strip().count("\n") == 0
 
 
+def _decoder_variant(root: Path, name: str, model: str = "", decoder: str = "") -> Path:
+    """The tiny config with ``model`` lines added to its [model] and ``decoder`` lines to its
+    [stage_decoder], and a target no command reaches, as ``root/NAME.toml``."""
+    cfg = root / f"{name}.toml"
+    cfg.write_text(TINY.format(steps=100000).replace("sample_steps = 2\n", f"sample_steps = 2\n{model}")
+                   .replace("generated = 0.5\n", f"generated = 0.5\n{decoder}"))
+    return cfg
+
+
+def _refuses_to_lose_a_part(root: Path, tmp_path: Path, weights: Path) -> None:
+    """A checkpoint whose decoder gained a part cannot go on under the plain tiny config."""
+    from bench.errors import InputError
+    from bench.gol.config import load_config
+    from bench.gol.train import Trainer
+
+    back = root / "plain.toml"
+    back.write_text(TINY.format(steps=100000))
+    with pytest.raises(InputError, match="differs from the config"):
+        Trainer(load_config(back), tmp_path / "b", "cpu", weights)
+
+
 def test_decoder_stage_on_windows_of_latents_as_a_file_holds_them(tiny_run, tmp_path):
     """``[stage_decoder] window = true``: the decoder trains on latents as decoding makes them (a
     generator window, every latent coded at one quality from ``q = [lo, hi]``, the latents of a mask
@@ -528,8 +549,7 @@ def test_decoder_stage_on_windows_of_latents_as_a_file_holds_them(tiny_run, tmp_
     from bench.gol.train import Trainer
 
     root, _, _, done = tiny_run
-    cfg = root / "window.toml"
-    cfg.write_text(TINY.format(steps=100000).replace("generated = 0.5\n", "generated = 0.5\nwindow = true\nq = [1.0, 1.0]\n"))
+    cfg = _decoder_variant(root, "window", decoder="window = true\nq = [1.0, 1.0]\n")
     tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
     sc = tr.stage_config("decoder")
     assert float(tr.coding_qualities(100, {"q": [0.5, 0.75]}).min()) >= 0.5
@@ -555,15 +575,12 @@ def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_
     latents, a file decodes with the states its header gives, and the way back is refused."""
     import torch
 
-    from bench.errors import InputError
     from bench.gol.config import load_config
     from bench.gol.train import Trainer
     from bench.gol.tokenizer import CLEAN, CODED, GENERATED
 
     root, _, _, done = tiny_run
-    cfg = root / "cond.toml"
-    cfg.write_text(TINY.format(steps=100000).replace("sample_steps = 2\n", "sample_steps = 2\ndecoder_condition = true\n")
-                   .replace("generated = 0.5\n", "generated = 0.5\nwindow = true\nuncoded = 0.5\n"))
+    cfg = _decoder_variant(root, "cond", "decoder_condition = true\n", "window = true\nuncoded = 0.5\n")
     plain = GoLModel.load(Path(done["checkpoint"]))
     tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
     frames = np.random.default_rng(3).random((8, 40, 72, 3)).astype(np.float32)
@@ -591,10 +608,7 @@ def test_a_decoder_that_gains_its_conditioning_starts_as_it_was_and_learns_from_
     assert any(float(p.detach().abs().sum()) > 0 for p in trained.tokenizer.dec_film.parameters())
     data = trained.encode(frames, "1010", 1.0)
     assert np.array_equal(trained.decode(data), trained.decode(data)) and res["steps"]["decoder"] > 0
-    back = root / "plain.toml"
-    back.write_text(TINY.format(steps=100000))
-    with pytest.raises(InputError, match="differs from the config"):
-        Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")
+    _refuses_to_lose_a_part(root, tmp_path, tmp_path / "w.pt")
 
 
 def test_a_decoder_that_gains_its_look_ahead_starts_as_it_was_and_trains_on_runs_of_three(tiny_run, tmp_path):
@@ -604,15 +618,12 @@ def test_a_decoder_that_gains_its_look_ahead_starts_as_it_was_and_trains_on_runs
     decoded as if whole (each chunk sees the latent after it), and the way back is refused."""
     import torch
 
-    from bench.errors import InputError
     from bench.gol.config import load_config
     from bench.gol.generator import ABSENT, WINDOW
     from bench.gol.train import Trainer
 
     root, _, _, done = tiny_run
-    cfg = root / "ahead.toml"
-    cfg.write_text(TINY.format(steps=100000).replace("sample_steps = 2\n", "sample_steps = 2\ndecoder_look_ahead = true\n")
-                   .replace("generated = 0.5\n", "generated = 0.5\nwindow = true\n"))
+    cfg = _decoder_variant(root, "ahead", "decoder_look_ahead = true\n", "window = true\n")
     plain = GoLModel.load(Path(done["checkpoint"]))
     tr = Trainer(load_config(cfg), tmp_path / "t", "cpu", Path(done["checkpoint"]))
     frames = np.random.default_rng(4).random((16, 40, 72, 3)).astype(np.float32)
@@ -639,10 +650,7 @@ def test_a_decoder_that_gains_its_look_ahead_starts_as_it_was_and_trains_on_runs
         assert not np.array_equal(trained.frames_of(lat, 16, 40, 72)[4:8], trained.frames_of(later, 16, 40, 72)[4:8])
     data = trained.encode(frames, "1010", 1.0)
     assert np.array_equal(trained.decode(data), trained.decode(data))
-    back = root / "plain.toml"
-    back.write_text(TINY.format(steps=100000))
-    with pytest.raises(InputError, match="differs from the config"):
-        Trainer(load_config(back), tmp_path / "b", "cpu", tmp_path / "w.pt")
+    _refuses_to_lose_a_part(root, tmp_path, tmp_path / "w.pt")
 
 
 def test_two_codecs_in_one_model_joined_finalised_and_chosen_between(tiny_run, tiny_2x, tmp_path, capsys):

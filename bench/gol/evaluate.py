@@ -21,9 +21,11 @@ METRIC_CHUNK = 4  # frames per metric call: 16 frames of 720p at once took 18 GB
 
 def add_clip_options(p, sequence: str = "bikes") -> None:
     """The options of a benchmark that measures one checkpoint on one clip (:func:`clip_and_model`)."""
+    from . import SHIPPED_WEIGHTS
+
     p.add_argument("--sequence", default=sequence, help=f"a sequence of the demo suite (default {sequence})")
     p.add_argument("--clip", type=Path, help="any video instead of a demo sequence")
-    p.add_argument("--weights", type=Path, help="a GoL checkpoint (default the shipped one)")
+    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="a GoL checkpoint (default the shipped one)")
     p.add_argument("--frames", type=int, default=16, help="the clip's first frames, at the source rate")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--output", type=Path, help="where the figures go (default reports/benchmarks/NAME.json)")
@@ -33,7 +35,6 @@ def clip_and_model(a):
     """For :func:`add_clip_options`' options: the clip's path, its first frames (T, H, W, 3) and the model."""
     from ..suites import get_suite
     from ..suites.sequences import sequence_from_file
-    from . import SHIPPED_WEIGHTS
     from .model import GoLModel
 
     if a.threads:
@@ -42,7 +43,7 @@ def clip_and_model(a):
     if not a.clip and a.sequence not in demo:
         raise SystemExit(f"--sequence {a.sequence}: not a demo sequence ({', '.join(sorted(demo))})")
     seq = sequence_from_file(a.clip) if a.clip else demo[a.sequence]
-    return seq.path, first_frames(seq.path, a.frames), GoLModel.load(a.weights or SHIPPED_WEIGHTS)
+    return seq.path, first_frames(seq.path, a.frames), GoLModel.load(a.weights)
 
 
 def first_frames(path: Path, n: int, size: tuple[int, int] | None = None) -> np.ndarray:
